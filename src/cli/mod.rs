@@ -1,0 +1,59 @@
+//! The command line: argument parsing (clap) and one function per subcommand. Commands
+//! read files and print; the work itself happens in the session and the pipeline.
+
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status: everything fine.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the script has errors (or warnings under `--deny warnings`), or tests failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: bad usage, or a file could not be read.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wafl",
+    version,
+    about = "A rules language and toolchain for WhatsApp customer-service flows",
+    long_about = "wafl checks, tests, runs and explains `.flow` scripts that describe WhatsApp \
+                  customer-service conversations: their stages, triggers, fields and actions."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check scripts for errors and warnings, without running them.
+    Check(check::CheckArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(args),
+    };
+    ExitCode::from(code)
+}
+
+/// Whether to colour output: only on a terminal, and never when NO_COLOR is set.
+pub(crate) fn color_choice(
+    stream_is_terminal: bool,
+) -> codespan_reporting::term::termcolor::ColorChoice {
+    use codespan_reporting::term::termcolor::ColorChoice;
+    if stream_is_terminal && std::env::var_os("NO_COLOR").is_none() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    }
+}

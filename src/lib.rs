@@ -1,0 +1,10 @@
+//! wafl: a rules language and toolchain for WhatsApp customer-service flows.
+//!
+//! The pipeline is `syntax` → `check` → `compile` → `engine`; `session` ties them
+//! together for the fronts (`cli`, `repl`, `lsp`, `runtime`). See ARCHITECTURE.md.
+
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod session;
+pub mod syntax;

@@ -1,0 +1,656 @@
+//! The abstract syntax tree of a `.flow` file. Every node carries a [`Span`].
+//!
+//! The tree is what the parser could build: a broken block is left out (and reported),
+//! so later stages always get a tree. Values are kept raw where their validity is a
+//! checker question (clock times, dates, regex sources, time zones), so that the checker
+//! can explain the problem with the right code.
+
+use super::span::Span;
+
+/// A whole source file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+    pub span: Span,
+}
+
+/// One top-level declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Flow(FlowDecl),
+    Hours(HoursDecl),
+    Team(TeamDecl),
+    Field(FieldDecl),
+    Template(TemplateDecl),
+    Webhook(WebhookDecl),
+    Form(FormDecl),
+    Stage(StageDecl),
+    Anywhere(AnywhereDecl),
+    Test(TestDecl),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Flow(d) => d.span,
+            Item::Hours(d) => d.span,
+            Item::Team(d) => d.span,
+            Item::Field(d) => d.span,
+            Item::Template(d) => d.span,
+            Item::Webhook(d) => d.span,
+            Item::Form(d) => d.span,
+            Item::Stage(d) => d.span,
+            Item::Anywhere(d) => d.span,
+            Item::Test(d) => d.span,
+        }
+    }
+}
+
+/// A name written by the user: a stage, field, team, template, webhook, form or hours.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A string literal. `value` is the unescaped text with `{...}` kept verbatim; `parts`
+/// splits it into literal text and interpolated expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    pub value: String,
+    pub parts: Vec<TextPart>,
+    pub span: Span,
+}
+
+impl Text {
+    /// True when the string has no `{...}` interpolation.
+    pub fn is_plain(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, TextPart::Lit(_)))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextPart {
+    /// Literal text, escapes already resolved.
+    Lit(String),
+    /// `{expr}` inside a string.
+    Interp(Expr),
+}
+
+/// `/.../`: the pattern source between the slashes, with `\/` turned into `/`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegexLit {
+    pub source: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NumLit {
+    pub value: f64,
+    pub span: Span,
+}
+
+/// `10m`, `24h`, `1h30m`, `2d`, `45s`, as a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationLit {
+    pub seconds: u64,
+    pub span: Span,
+}
+
+/// `09:00` as written; the checker validates the range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockLit {
+    pub hour: u32,
+    pub minute: u32,
+    pub span: Span,
+}
+
+/// `2026-12-25` as written; the checker validates that the day exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateLit {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub span: Span,
+}
+
+/// `env("NAME")`: a secret read from the environment at run time, never written in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvRef {
+    pub var: Text,
+    pub span: Span,
+}
+
+// ---------------------------------------------------------------------------------------
+// Declarations
+// ---------------------------------------------------------------------------------------
+
+/// `flow "Acme Support" { timezone "America/Sao_Paulo" ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowDecl {
+    pub name: Text,
+    pub settings: Vec<FlowSetting>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowSetting {
+    pub kind: FlowSettingKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FlowSettingKind {
+    /// `timezone "America/Sao_Paulo"`
+    Timezone(Text),
+    /// `start entry`: the stage a new card enters (default: the first stage).
+    Start(Ident),
+    /// `optout "STOP", "SAIR"`: words that stop all automated sends to the contact.
+    OptOut(Vec<Text>),
+    /// `optin "START", "VOLTAR"`: words that lift an opt-out.
+    OptIn(Vec<Text>),
+    /// `window template back_soon`: sent instead of a free-form message when the 24-hour
+    /// service window is closed.
+    WindowTemplate(Ident),
+    /// `budget 200`: the step budget per event.
+    Budget(NumLit),
+}
+
+/// `hours office { mon-fri 09:00-18:00; sat 09:00-12:00; closed 2026-12-25 }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoursDecl {
+    pub name: Ident,
+    pub timezone: Option<Text>,
+    pub rules: Vec<HoursRule>,
+    pub closed: Vec<DateLit>,
+    pub span: Span,
+}
+
+/// `mon-fri 09:00-18:00` or `mon, wed 14:00-02:00` (an end before the start crosses midnight).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoursRule {
+    pub days: Vec<DaySpec>,
+    pub from: ClockLit,
+    pub to: ClockLit,
+    pub span: Span,
+}
+
+/// `mon` or `mon-fri`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaySpec {
+    pub from: Weekday,
+    pub to: Option<Weekday>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// `team billing { agents "ana@acme.com", "joao@acme.com"; hours office }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TeamDecl {
+    pub name: Ident,
+    pub agents: Vec<Text>,
+    pub hours: Option<Ident>,
+    pub span: Span,
+}
+
+/// `field order: text matching /^[A-Z]{2}[0-9]{6}$/ invalid "..."`
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: FieldType,
+    /// Shown to the customer when an answer does not validate.
+    pub invalid: Option<Text>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldType {
+    pub kind: FieldKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldKind {
+    /// `text [matching /re/] [length between N and M]`
+    Text {
+        pattern: Option<RegexLit>,
+        length: Option<(NumLit, NumLit)>,
+    },
+    /// `number [between N and M]`
+    Number { range: Option<(NumLit, NumLit)> },
+    /// `email`
+    Email,
+    /// `phone`
+    Phone,
+    /// `date [past|future] [after BOUND] [before BOUND]`
+    Date {
+        after: Option<DateBound>,
+        before: Option<DateBound>,
+    },
+    /// `choice "low", "normal", "high"`
+    Choice(Vec<Text>),
+    /// `yesno`
+    YesNo,
+}
+
+/// A bound of a date field: `today` or a fixed date. `past` is `before today`, `future`
+/// is `after today`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DateBound {
+    Today(Span),
+    Date(DateLit),
+}
+
+/// `template back_soon "we_are_back" lang "pt_BR" with name, order`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateDecl {
+    pub name: Ident,
+    /// The template name approved in WhatsApp Manager.
+    pub wa_name: Text,
+    pub lang: Text,
+    /// Names of the body parameters `{{1}}`, `{{2}}`…, in order.
+    pub params: Vec<Ident>,
+    pub span: Span,
+}
+
+/// `webhook crm "https://..." { secret env("CRM_SECRET"); retry 5 every 30s; timeout 10s }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookDecl {
+    pub name: Ident,
+    pub url: Text,
+    pub secret: Option<EnvRef>,
+    pub retry: Option<RetryPolicy>,
+    pub timeout: Option<DurationLit>,
+    pub span: Span,
+}
+
+/// `retry 5 every 30s`: at most 5 attempts, backoff starting at 30 seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub attempts: NumLit,
+    pub backoff: Option<DurationLit>,
+    pub span: Span,
+}
+
+/// `form booking "Book a visit" { screen "When" { ... } ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormDecl {
+    pub name: Ident,
+    pub title: Text,
+    pub screens: Vec<Screen>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Screen {
+    pub title: Text,
+    pub inputs: Vec<FormInput>,
+    pub span: Span,
+}
+
+/// `day: date "Preferred day" after today [optional]`, or a bare `email` that reuses the
+/// declared field of that name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormInput {
+    pub name: Ident,
+    /// `None` for a bare reuse of a declared field.
+    pub label: Option<Text>,
+    pub ty: Option<FieldType>,
+    pub optional: bool,
+    pub span: Span,
+}
+
+/// `stage triage { handlers }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageDecl {
+    pub name: Ident,
+    pub handlers: Vec<Handler>,
+    pub span: Span,
+}
+
+/// `anywhere { handlers }`: handlers every stage inherits, tried before the stage's own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnywhereDecl {
+    pub handlers: Vec<Handler>,
+    pub span: Span,
+}
+
+/// A trigger, an optional `when` guard, and a block of actions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handler {
+    pub trigger: Trigger,
+    /// `on message when outside office { ... }`; for `when cond { ... }` the condition
+    /// is here and the trigger is [`TriggerKind::When`].
+    pub guard: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trigger {
+    pub kind: TriggerKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TriggerKind {
+    /// `on enter`: runs when the card enters the stage.
+    Enter,
+    /// `on message`: any inbound message.
+    Message,
+    /// `on keyword "fatura", "boleto"`: whole words, case- and accent-insensitive.
+    Keyword(Vec<Text>),
+    /// `on regex /pattern/`: a text message matching the pattern.
+    Regex(RegexLit),
+    /// `on button "Billing", "Other"`: a reply-button tap.
+    Button(Vec<Text>),
+    /// `on choice "Row title"`: a list-row choice.
+    Choice(Vec<Text>),
+    /// `on image`, `on location`...: a message of that type.
+    Media(MediaKind),
+    /// `on form booking submitted`
+    FormSubmitted(Ident),
+    /// `when <cond>`: any inbound message while the condition (in `guard`) holds.
+    When,
+    /// `after 10m silence`: no message either way for that long.
+    Silence(DurationLit),
+    /// `after 2h in stage`: that long since the card entered the stage.
+    InStage(DurationLit),
+    /// `otherwise`: any inbound message no earlier handler took.
+    Otherwise,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+    Location,
+    Contacts,
+    /// `on media`: any of image, video, audio, document, sticker.
+    AnyMedia,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub actions: Vec<Action>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    /// `reply ...` / `send template ...`
+    Reply(Message),
+    /// `ask order "What is your order number?" [tries 3] [else <action> | else { ... }]`
+    /// The fallback runs after the last failed try and ends the handler.
+    Ask {
+        field: Ident,
+        prompt: Text,
+        tries: Option<NumLit>,
+        fallback: Option<Block>,
+    },
+    /// `set field = expr`
+    Set { field: Ident, value: Expr },
+    /// `tag "vip", "gold"`
+    Tag(Vec<Text>),
+    /// `untag "vip"`
+    Untag(Vec<Text>),
+    /// `route billing [priority high]`
+    Route {
+        team: Ident,
+        priority: Option<PriorityLit>,
+    },
+    /// `assign "ana@acme.com"`
+    Assign(Text),
+    /// `priority high`
+    Priority(PriorityLit),
+    /// `handoff [team]`: a human owns the conversation; automation stays silent.
+    Handoff(Option<Ident>),
+    /// `post crm { phone: contact.phone, order: order }`: fire and forget (through the outbox).
+    Post { webhook: Ident, body: Vec<ObjEntry> },
+    /// `call stock { order: order } save status, eta [timeout 5s] [else ...]`:
+    /// waits for the response; keys of the JSON answer named in `save` set those fields.
+    Call {
+        webhook: Ident,
+        body: Vec<ObjEntry>,
+        save: Vec<Ident>,
+        timeout: Option<DurationLit>,
+        fallback: Option<Block>,
+    },
+    /// `goto service`
+    Goto(Ident),
+    /// `close ["reason"]`
+    Close(Option<Text>),
+    /// `ignore`: stay silent on purpose.
+    Ignore,
+    /// `if cond { ... } [else { ... }]`
+    If {
+        cond: Expr,
+        then: Block,
+        otherwise: Option<Block>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessageKind {
+    /// `reply "Hello {contact.name}"`
+    Text(Text),
+    /// `reply buttons "How can we help?" ["Billing", "Technical"]`
+    Buttons { body: Text, buttons: Vec<Text> },
+    /// `reply list "Pick a topic" button "Topics" ["Billing", "Delivery", ...]`
+    List {
+        body: Text,
+        button: Text,
+        rows: Vec<Text>,
+    },
+    /// `reply template back_soon(contact.name)` or `send template back_soon(...)`
+    Template { name: Ident, args: Vec<Expr> },
+    /// `reply form booking "Pick a day for your visit"`
+    Form { name: Ident, body: Text },
+}
+
+/// `key: expr` in a webhook body or a form submission.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjEntry {
+    pub key: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriorityLit {
+    pub level: Priority,
+    pub span: Span,
+}
+
+// ---------------------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Str(Text),
+    Num(f64),
+    Bool(bool),
+    Duration(DurationLit),
+    Date(DateLit),
+    Clock(ClockLit),
+    /// `order`, `contact.name`, `card.stage`, `message.text`, `contact.attr.plan`.
+    Path(Vec<Ident>),
+    /// `today`
+    Today,
+    /// `now`
+    Now,
+    /// `[expr, expr]`, used with `in`.
+    List(Vec<Expr>),
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `contact has tag "vip"` / `contact has no tag "vip"`
+    HasTag {
+        subject: Box<Expr>,
+        tag: Text,
+        negated: bool,
+    },
+    /// `inside office` / `outside office`
+    InHours {
+        hours: Ident,
+        negated: bool,
+    },
+    /// `order is set` / `order is not set`
+    IsSet {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    /// `message.text matches /re/`
+    Matches {
+        expr: Box<Expr>,
+        regex: RegexLit,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `message.text contains "x"`, `contact.tags contains "vip"`
+    Contains,
+    /// `contact.country in ["BR", "PT"]`
+    In,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------
+
+/// `test "billing words go to billing" { steps }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestDecl {
+    pub name: Text,
+    pub steps: Vec<TestStep>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestStep {
+    pub kind: StepKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// `contact "+55 11 98888-7777" [named "Ana"] [tagged "vip", "gold"] [returning]`
+    Contact {
+        phone: Text,
+        name: Option<Text>,
+        tags: Vec<Text>,
+        returning: bool,
+    },
+    /// `send "text"`
+    Send(Text),
+    /// `send image` / `send location` ...
+    SendMedia(MediaKind),
+    /// `tap "Billing"`: a reply-button tap.
+    Tap(Text),
+    /// `choose "Row"`: a list-row choice.
+    Choose(Text),
+    /// `submit booking { day: 2026-12-01, period: "Morning" }`
+    Submit { form: Ident, values: Vec<ObjEntry> },
+    /// `advance 25h`
+    Advance(DurationLit),
+    /// `expect ...`
+    Expect(Expectation),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// `expect stage service`
+    Stage(Ident),
+    /// `expect routed billing`
+    Routed(Ident),
+    /// `expect assigned "ana@acme.com"`
+    Assigned(Text),
+    /// `expect reply "exact"`, `expect reply contains "part"`, `expect reply matching /re/`
+    Reply(ReplyMatch),
+    /// `expect template back_soon`
+    Template(Ident),
+    /// `expect field order == "AB123456"` (any comparison expression over fields)
+    Field(Expr),
+    /// `expect posted crm { order: "AB123456" }`: a post whose body contains these entries.
+    Posted { webhook: Ident, body: Vec<ObjEntry> },
+    /// `expect tagged "vip"`
+    Tagged(Text),
+    /// `expect handoff`
+    Handoff,
+    /// `expect closed ["reason"]`
+    Closed(Option<Text>),
+    /// `expect sent nothing`
+    SentNothing,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReplyMatch {
+    Exact(Text),
+    Contains(Text),
+    Matching(RegexLit),
+}

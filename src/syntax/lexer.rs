@@ -1,0 +1,1 @@
+//! Token-level lexer (logos) for highlighting and semantic tokens.
