@@ -14,6 +14,7 @@ mod shadow;
 mod shape;
 mod totality;
 mod types;
+pub mod walk;
 mod window;
 
 use crate::diag::{self, Diagnostic};
