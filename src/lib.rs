@@ -5,6 +5,8 @@
 
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod diag;
+pub mod graph;
 pub mod session;
 pub mod syntax;

@@ -5,6 +5,7 @@
 //! **Invariant:** checking never fails: it returns the symbol table plus diagnostics,
 //! whatever the tree looks like, and never panics.
 
+pub mod flows;
 pub mod symbols;
 
 mod assign;
@@ -59,6 +60,7 @@ pub fn check(file: &ast::File) -> Checked {
     names::run(&mut cx);
     types::run(&mut cx);
     limits::run(&mut cx);
+    flows::run(&mut cx);
     shape::run(&mut cx);
     totality::run(&mut cx);
     shadow::run(&mut cx);

@@ -1,0 +1,396 @@
+//! Checker pass: the WhatsApp Flow JSON rules a `form` must meet so that the file
+//! `wafl build` writes for it is accepted on upload. It also owns the form-to-Flow-JSON
+//! decisions both this pass and `compile::forms` rely on (which component an input
+//! becomes, the screen ids), so the checker judges exactly what the compiler emits.
+//!
+//! The generic length and count limits of forms (labels, options, components per screen)
+//! are the limits pass's; this pass covers what depends on the mapping: screen ids
+//! (derivation, collisions, the reserved `SUCCESS`), the terminal screen, the helper
+//! texts taken from `invalid` messages, and inputs repeated inside one form. Each rule's
+//! source is listed in `docs/forms.md`.
+
+use super::{Cx, Symbols};
+use crate::diag::{Diagnostic, codes};
+use crate::syntax::ast::{self, FieldKind, Item};
+use crate::syntax::span::Span;
+use std::collections::BTreeMap;
+use unicode_normalization::UnicodeNormalization;
+
+/// The Flow JSON version the compiler writes (the latest in Meta's changelog; `pattern`
+/// needs 6.2 or later).
+pub const FLOW_JSON_VERSION: &str = "7.3";
+/// Screen id Meta reserves for its own completion screen.
+pub const RESERVED_SCREEN_ID: &str = "SUCCESS";
+/// Most characters of a `helper-text` (TextInput, TextArea, DatePicker).
+pub const HELPER_TEXT_MAX: usize = 80;
+/// Most options of a `RadioButtonsGroup`; longer choices become a `Dropdown`.
+pub const RADIO_MAX_OPTIONS: usize = 20;
+/// Longest `text` field a single-line `TextInput` holds by default (`max-chars` 80);
+/// longer or unbounded text becomes a `TextArea`.
+pub const TEXT_INPUT_MAX_CHARS: f64 = 80.0;
+
+/// The Flow JSON component an input becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Widget {
+    /// `TextInput` with its `input-type`.
+    TextInput(InputType),
+    TextArea,
+    DatePicker,
+    RadioButtonsGroup,
+    Dropdown,
+    OptIn,
+}
+
+/// The `input-type` of a `TextInput`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    Text,
+    Number,
+    Email,
+    Phone,
+}
+
+impl InputType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputType::Text => "text",
+            InputType::Number => "number",
+            InputType::Email => "email",
+            InputType::Phone => "phone",
+        }
+    }
+}
+
+impl Widget {
+    /// The component's `type` string in Flow JSON.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Widget::TextInput(_) => "TextInput",
+            Widget::TextArea => "TextArea",
+            Widget::DatePicker => "DatePicker",
+            Widget::RadioButtonsGroup => "RadioButtonsGroup",
+            Widget::Dropdown => "Dropdown",
+            Widget::OptIn => "OptIn",
+        }
+    }
+
+    /// Whether the component shows a `helper-text` (where the `invalid` message goes).
+    pub fn has_helper_text(self) -> bool {
+        matches!(
+            self,
+            Widget::TextInput(_) | Widget::TextArea | Widget::DatePicker
+        )
+    }
+}
+
+/// The component a field of this kind becomes.
+pub fn widget_for(kind: &FieldKind) -> Widget {
+    match kind {
+        FieldKind::Text { pattern, length } => {
+            let fits_one_line = length
+                .as_ref()
+                .is_some_and(|(_, max)| max.value <= TEXT_INPUT_MAX_CHARS);
+            if pattern.is_some() || fits_one_line {
+                Widget::TextInput(InputType::Text)
+            } else {
+                Widget::TextArea
+            }
+        }
+        FieldKind::Number { .. } => Widget::TextInput(InputType::Number),
+        FieldKind::Email => Widget::TextInput(InputType::Email),
+        FieldKind::Phone => Widget::TextInput(InputType::Phone),
+        FieldKind::Date { .. } => Widget::DatePicker,
+        FieldKind::Choice(options) if options.len() <= RADIO_MAX_OPTIONS => {
+            Widget::RadioButtonsGroup
+        }
+        FieldKind::Choice(_) => Widget::Dropdown,
+        FieldKind::YesNo => Widget::OptIn,
+    }
+}
+
+/// What one form input stands for once a bare name is resolved to its declared field.
+#[derive(Clone, Debug)]
+pub struct ResolvedInput<'a> {
+    pub input: &'a ast::FormInput,
+    pub kind: &'a FieldKind,
+    /// The label shown above the component: the input's own, or the field name for a
+    /// bare reuse (the field declaration has no label).
+    pub label: String,
+    /// The `invalid` message of the declared field, for a bare reuse.
+    pub invalid: Option<&'a ast::Text>,
+}
+
+/// Resolves a form input against the declared fields; `None` for an unknown bare name
+/// (the names pass reports it).
+pub fn resolve<'a>(
+    file: &'a ast::File,
+    syms: &'a Symbols,
+    input: &'a ast::FormInput,
+) -> Option<ResolvedInput<'a>> {
+    if let Some(ty) = &input.ty {
+        return Some(ResolvedInput {
+            input,
+            kind: &ty.kind,
+            label: input
+                .label
+                .as_ref()
+                .map(|l| l.value.clone())
+                .unwrap_or_else(|| input.name.name.clone()),
+            invalid: None,
+        });
+    }
+    let info = syms.fields.get(&input.name.name)?;
+    // A declared field's `invalid` message lives on its declaration item.
+    let invalid = file.items.iter().find_map(|item| match item {
+        Item::Field(f) if f.name.name == input.name.name => f.invalid.as_ref(),
+        _ => None,
+    });
+    let kind = &info.kind;
+    Some(ResolvedInput {
+        input,
+        kind,
+        label: input
+            .label
+            .as_ref()
+            .map(|l| l.value.clone())
+            .unwrap_or_else(|| humanize(&input.name.name)),
+        invalid,
+    })
+}
+
+/// `start_day` → `Start day`: the label of a bare input.
+pub fn humanize(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let trimmed = spaced.trim();
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The screen id derived from a title: accents folded, ASCII letters upper-cased, every
+/// other run of characters turned into one underscore, underscores trimmed at both ends.
+/// Flow JSON screen ids may only hold letters and underscores. A title without any
+/// letter gets `SCREEN_` plus the screen's position as letters (`SCREEN_A`, `SCREEN_B`).
+pub fn screen_id(title: &str, index: usize) -> String {
+    let mut id = String::new();
+    let mut gap = false;
+    for c in title.nfd() {
+        if c.is_ascii_alphabetic() {
+            if gap && !id.is_empty() {
+                id.push('_');
+            }
+            gap = false;
+            id.push(c.to_ascii_uppercase());
+        } else if unicode_normalization::char::is_combining_mark(c) {
+            // The accent of a folded letter: dropped, the letter stays.
+        } else {
+            gap = true;
+        }
+    }
+    if id.is_empty() {
+        id = format!("SCREEN_{}", letters(index));
+    }
+    id
+}
+
+/// 0 → `A`, 25 → `Z`, 26 → `AA`: a position written with letters only.
+fn letters(mut n: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(char::from(b'A' + (n % 26) as u8));
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+        n -= 1;
+    }
+    out.iter().rev().collect()
+}
+
+/// The screen ids of a form, in order.
+pub fn screen_ids(form: &ast::FormDecl) -> Vec<String> {
+    form.screens
+        .iter()
+        .enumerate()
+        .map(|(i, s)| screen_id(&s.title.value, i))
+        .collect()
+}
+
+pub(crate) fn run(cx: &mut Cx) {
+    let mut found = Vec::new();
+    for item in &cx.file.items {
+        if let Item::Form(form) = item {
+            check_form(cx.file, cx.syms, form, &mut found);
+        }
+    }
+    for d in found {
+        cx.report(d);
+    }
+}
+
+/// Every Flow JSON rule of one form, as diagnostics.
+pub fn check_form(
+    file: &ast::File,
+    syms: &Symbols,
+    form: &ast::FormDecl,
+    out: &mut Vec<Diagnostic>,
+) {
+    if form.screens.is_empty() {
+        out.push(
+            Diagnostic::new(
+                codes::FORM_LIMIT,
+                format!("form `{}` has no screen", form.name.name),
+                form.name.span,
+                "this form",
+            )
+            .with_note("a WhatsApp Flow needs a terminal screen whose footer completes the flow")
+            .with_help("add a `screen \"Title\" { ... }` with the inputs to collect"),
+        );
+        return;
+    }
+    let ids = screen_ids(form);
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for (screen, id) in form.screens.iter().zip(&ids) {
+        if id == RESERVED_SCREEN_ID {
+            out.push(
+                Diagnostic::new(
+                    codes::FORM_LIMIT,
+                    format!(
+                        "screen `{}` gets the reserved id `SUCCESS`",
+                        screen.title.value
+                    ),
+                    screen.title.span,
+                    "its id would be `SUCCESS`",
+                )
+                .with_note("WhatsApp reserves the screen id `SUCCESS` for its own screen")
+                .with_help("give the screen another title, e.g. \"Done\""),
+            );
+        }
+        if let Some(first) = seen.get(id.as_str()) {
+            out.push(
+                Diagnostic::new(
+                    codes::FORM_LIMIT,
+                    format!(
+                        "two screens of form `{}` get the same id `{id}`",
+                        form.name.name
+                    ),
+                    screen.title.span,
+                    format!("this title also becomes `{id}`"),
+                )
+                .with_secondary(*first, "first screen with this id")
+                .with_note(
+                    "screen ids are the titles' letters upper-cased with underscores \
+                     (digits and punctuation drop out), and must be unique in a flow",
+                )
+                .with_help("make the screen titles differ in their letters"),
+            );
+        } else {
+            seen.insert(id.as_str(), screen.title.span);
+        }
+    }
+    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
+    for screen in &form.screens {
+        for input in &screen.inputs {
+            let name = input.name.name.as_str();
+            if let Some(first) = names.get(name) {
+                out.push(
+                    Diagnostic::new(
+                        codes::FORM_LIMIT,
+                        format!("input `{name}` appears twice in form `{}`", form.name.name),
+                        input.name.span,
+                        "asked again here",
+                    )
+                    .with_secondary(*first, "first asked here")
+                    .with_note("a flow's answer carries one value per input name")
+                    .with_help("remove one of the two inputs"),
+                );
+            } else {
+                names.insert(name, input.name.span);
+            }
+            let Some(resolved) = resolve(file, syms, input) else {
+                continue;
+            };
+            check_input(&resolved, out);
+        }
+    }
+}
+
+fn check_input(r: &ResolvedInput, out: &mut Vec<Diagnostic>) {
+    let widget = widget_for(r.kind);
+    let name = &r.input.name.name;
+    let pattern = matches!(
+        r.kind,
+        FieldKind::Text {
+            pattern: Some(_),
+            ..
+        }
+    );
+    match r.invalid {
+        Some(msg) if widget.has_helper_text() => {
+            let len = msg.value.chars().count();
+            if len > HELPER_TEXT_MAX {
+                out.push(
+                    Diagnostic::new(
+                        codes::FORM_LIMIT,
+                        format!(
+                            "the `invalid` message of `{name}` is too long for a form's helper text"
+                        ),
+                        msg.span,
+                        format!("{len} characters"),
+                    )
+                    .with_secondary(r.input.name.span, "used in a form here")
+                    .with_note(format!(
+                        "in a WhatsApp Flow this message becomes the input's helper text, \
+                         at most {HELPER_TEXT_MAX} characters"
+                    ))
+                    .with_help(format!(
+                        "shorten the message to {HELPER_TEXT_MAX} characters or fewer"
+                    )),
+                );
+            }
+        }
+        None if pattern => {
+            out.push(
+                Diagnostic::new(
+                    codes::FORM_LIMIT,
+                    format!("form input `{name}` has a pattern but no `invalid` message"),
+                    r.input.name.span,
+                    "used in a form here",
+                )
+                .with_note(
+                    "a WhatsApp Flow text input with a pattern needs a helper text, which \
+                     wafl takes from the field's `invalid` message",
+                )
+                .with_help(format!(
+                    "add `invalid \"...\"` to the declaration of field `{name}`"
+                )),
+            );
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screen_ids_keep_letters_and_underscores() {
+        assert_eq!(screen_id("When", 0), "WHEN");
+        assert_eq!(screen_id("Your contact details", 0), "YOUR_CONTACT_DETAILS");
+        assert_eq!(screen_id("Endereço de entrega!", 0), "ENDERECO_DE_ENTREGA");
+        assert_eq!(screen_id("  Step 2: pay  ", 0), "STEP_PAY");
+        assert_eq!(screen_id("123", 0), "SCREEN_A");
+        assert_eq!(screen_id("日本", 27), "SCREEN_AB");
+        assert_eq!(screen_id("", 25), "SCREEN_Z");
+    }
+
+    #[test]
+    fn humanize_turns_names_into_labels() {
+        assert_eq!(humanize("start_day"), "Start day");
+        assert_eq!(humanize("email"), "Email");
+        assert_eq!(humanize(""), "");
+    }
+}
