@@ -1,7 +1,9 @@
 //! The command line: argument parsing (clap) and one function per subcommand. Commands
 //! read files and print; the work itself happens in the session and the pipeline.
 
+mod build;
 mod check;
+mod graph;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Check scripts for errors and warnings, without running them.
     Check(check::CheckArgs),
+    /// Compile a script into a bundle plus the WhatsApp Flow JSON of each form.
+    Build(build::BuildArgs),
+    /// Draw the stages of a script (Graphviz DOT, Mermaid, or SVG through Graphviz).
+    Graph(graph::GraphArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -42,6 +48,8 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Graph(args) => graph::run(args),
     };
     ExitCode::from(code)
 }
@@ -55,5 +63,22 @@ pub(crate) fn color_choice(
         ColorChoice::Auto
     } else {
         ColorChoice::Never
+    }
+}
+
+/// Reads a script as UTF-8 text, saying on stderr why it could not.
+pub(crate) fn read_script(path: &std::path::Path) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                eprintln!("error: `{}` is not UTF-8 text", path.display());
+                None
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            None
+        }
     }
 }
