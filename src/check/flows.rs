@@ -387,6 +387,161 @@ mod tests {
         assert_eq!(screen_id("", 25), "SCREEN_Z");
     }
 
+    use crate::check::symbols;
+    use crate::syntax::ast::*;
+
+    fn sp(at: usize) -> Span {
+        Span::new(crate::syntax::span::FileId(0), at, at + 1)
+    }
+    fn text(value: &str, at: usize) -> Text {
+        Text {
+            value: value.into(),
+            parts: vec![TextPart::Lit(value.into())],
+            span: sp(at),
+        }
+    }
+    fn ident(name: &str, at: usize) -> Ident {
+        Ident {
+            name: name.into(),
+            span: sp(at),
+        }
+    }
+    fn bare(name: &str, at: usize) -> FormInput {
+        FormInput {
+            name: ident(name, at),
+            label: None,
+            ty: None,
+            optional: false,
+            span: sp(at),
+        }
+    }
+    fn screen(title: &str, at: usize, inputs: Vec<FormInput>) -> Screen {
+        Screen {
+            title: text(title, at),
+            inputs,
+            span: sp(at),
+        }
+    }
+    fn field(name: &str, kind: FieldKind, invalid: Option<&str>) -> Item {
+        Item::Field(FieldDecl {
+            name: ident(name, 0),
+            ty: FieldType { kind, span: sp(0) },
+            invalid: invalid.map(|m| text(m, 1)),
+            span: sp(0),
+        })
+    }
+    fn code() -> FieldKind {
+        FieldKind::Text {
+            pattern: Some(RegexLit {
+                source: "^[0-9]+$".into(),
+                span: sp(0),
+            }),
+            length: None,
+        }
+    }
+
+    /// The messages of the diagnostics for one form with these screens.
+    fn check(mut items: Vec<Item>, screens: Vec<Screen>) -> Vec<String> {
+        items.push(Item::Form(FormDecl {
+            name: ident("f", 50),
+            title: text("F", 51),
+            screens,
+            span: sp(50),
+        }));
+        let file = File { items, span: sp(0) };
+        let mut diags = Vec::new();
+        let syms = symbols::collect(&file, &mut diags);
+        let mut out = Vec::new();
+        for item in &file.items {
+            if let Item::Form(form) = item {
+                check_form(&file, &syms, form, &mut out);
+            }
+        }
+        assert!(out.iter().all(|d| d.code == codes::FORM_LIMIT));
+        out.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn a_clean_form_has_no_finding() {
+        let found = check(
+            vec![field("email", FieldKind::Email, Some("Not an email."))],
+            vec![
+                screen("One", 60, vec![bare("email", 61)]),
+                screen("Two", 70, vec![]),
+            ],
+        );
+        assert_eq!(found, Vec::<String>::new());
+    }
+
+    #[test]
+    fn screen_id_rules() {
+        assert_eq!(check(vec![], vec![]), vec!["form `f` has no screen"]);
+        assert_eq!(
+            check(
+                vec![],
+                vec![screen("Step 1", 60, vec![]), screen("Step 2", 70, vec![])]
+            ),
+            vec!["two screens of form `f` get the same id `STEP`"]
+        );
+        assert_eq!(
+            check(vec![], vec![screen("Success!", 60, vec![])]),
+            vec!["screen `Success!` gets the reserved id `SUCCESS`"]
+        );
+    }
+
+    #[test]
+    fn input_rules() {
+        assert_eq!(
+            check(
+                vec![field("email", FieldKind::Email, None)],
+                vec![
+                    screen("A", 60, vec![bare("email", 61)]),
+                    screen("B", 70, vec![bare("email", 71)])
+                ]
+            ),
+            vec!["input `email` appears twice in form `f`"]
+        );
+        assert_eq!(
+            check(
+                vec![field("order", code(), None)],
+                vec![screen("A", 60, vec![bare("order", 61)])]
+            ),
+            vec!["form input `order` has a pattern but no `invalid` message"]
+        );
+        let long = "x".repeat(81);
+        assert_eq!(
+            check(
+                vec![field("order", code(), Some(&long))],
+                vec![screen("A", 60, vec![bare("order", 61)])]
+            ),
+            vec!["the `invalid` message of `order` is too long for a form's helper text"]
+        );
+        // A choice has no helper text, so a long message does not matter there.
+        let choice = FieldKind::Choice(vec![text("a", 2)]);
+        assert_eq!(
+            check(
+                vec![field("c", choice, Some(&long))],
+                vec![screen("A", 60, vec![bare("c", 61)])]
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn widgets_follow_the_field_kind() {
+        assert_eq!(widget_for(&code()), Widget::TextInput(InputType::Text));
+        assert_eq!(
+            widget_for(&FieldKind::Text {
+                pattern: None,
+                length: None
+            }),
+            Widget::TextArea
+        );
+        let many = FieldKind::Choice((0..21).map(|i| text(&i.to_string(), 0)).collect());
+        assert_eq!(widget_for(&many), Widget::Dropdown);
+        assert_eq!(widget_for(&FieldKind::YesNo), Widget::OptIn);
+    }
+
     #[test]
     fn humanize_turns_names_into_labels() {
         assert_eq!(humanize("start_day"), "Start day");
