@@ -1,1 +1,757 @@
 //! Token-level lexer (logos) for highlighting and semantic tokens.
+//!
+//! The parser does not use these tokens: it works from the pest grammar. This lexer serves
+//! tools that need a flat, fast classification of every byte (REPL highlighting, LSP
+//! semantic tokens), and a test keeps both sides agreeing on token boundaries.
+//!
+//! **Invariant:** [`tokens`] never panics, and its tokens cover the input contiguously, on
+//! char boundaries, with no two adjacent [`TokenKind::Error`] tokens.
+//!
+//! Two things a regular lexer cannot decide on its own are settled here by hand: a string
+//! may hold `{...}` interpolations which may in turn hold strings, and `/` starts a regex
+//! only after `matching`, `matches` or `regex` (elsewhere it is division).
+
+use std::ops::Range;
+
+use logos::Logos;
+
+/// The class of a token, as highlighting and semantic tokens see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// A word the grammar uses as a keyword somewhere (keywords are contextual).
+    Keyword,
+    Ident,
+    /// `"..."`, interpolations included.
+    String,
+    /// `12`, `3.5`
+    Number,
+    /// `10m`, `1h30m`
+    Duration,
+    /// `09:00`
+    Clock,
+    /// `2026-12-25`
+    Date,
+    /// `/.../` after `matching`, `matches` or `regex`.
+    Regex,
+    /// `// ...` to the end of the line.
+    Comment,
+    /// `== != <= >= < > = + - * /`
+    Operator,
+    /// `{ } ( ) [ ] , ; : .`
+    Punct,
+    Whitespace,
+    /// Anything else, an unterminated string or regex, or a literal glued to a word (`10min`).
+    Error,
+}
+
+impl TokenKind {
+    /// Whitespace and comments: what the parser skips between tokens.
+    pub fn is_trivia(self) -> bool {
+        matches!(self, TokenKind::Whitespace | TokenKind::Comment)
+    }
+}
+
+/// One token: a kind and the byte range `[start, end)` it covers in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// Every word the grammar treats as a keyword in some position, sorted so that
+/// [`is_keyword`] can search it.
+pub const KEYWORDS: &[&str] = &[
+    "advance",
+    "after",
+    "agents",
+    "and",
+    "anywhere",
+    "ask",
+    "assign",
+    "assigned",
+    "audio",
+    "before",
+    "between",
+    "budget",
+    "button",
+    "buttons",
+    "call",
+    "choice",
+    "choose",
+    "close",
+    "closed",
+    "contact",
+    "contacts",
+    "contains",
+    "date",
+    "document",
+    "else",
+    "email",
+    "enter",
+    "env",
+    "every",
+    "expect",
+    "false",
+    "field",
+    "flow",
+    "form",
+    "fri",
+    "future",
+    "goto",
+    "handoff",
+    "has",
+    "high",
+    "hours",
+    "if",
+    "ignore",
+    "image",
+    "in",
+    "inside",
+    "invalid",
+    "is",
+    "keyword",
+    "lang",
+    "length",
+    "list",
+    "location",
+    "low",
+    "matches",
+    "matching",
+    "media",
+    "message",
+    "mon",
+    "named",
+    "no",
+    "normal",
+    "not",
+    "nothing",
+    "now",
+    "number",
+    "on",
+    "optin",
+    "optional",
+    "optout",
+    "or",
+    "otherwise",
+    "outside",
+    "past",
+    "phone",
+    "post",
+    "posted",
+    "priority",
+    "regex",
+    "reply",
+    "retry",
+    "returning",
+    "route",
+    "routed",
+    "sat",
+    "save",
+    "screen",
+    "secret",
+    "send",
+    "sent",
+    "set",
+    "silence",
+    "stage",
+    "start",
+    "sticker",
+    "submit",
+    "submitted",
+    "sun",
+    "tag",
+    "tagged",
+    "tap",
+    "team",
+    "template",
+    "test",
+    "text",
+    "thu",
+    "timeout",
+    "timezone",
+    "today",
+    "tries",
+    "true",
+    "tue",
+    "untag",
+    "urgent",
+    "video",
+    "webhook",
+    "wed",
+    "when",
+    "window",
+    "with",
+    "yesno",
+];
+
+/// True when `word` is one of [`KEYWORDS`].
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.binary_search(&word).is_ok()
+}
+
+/// Keywords after which a `/` opens a regex rather than dividing.
+const REGEX_OPENERS: &[&str] = &["matches", "matching", "regex"];
+
+/// The regular part of the lexical syntax. Strings and regexes are only recognised by
+/// their first character here and finished by hand in [`tokens`].
+#[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
+enum Raw {
+    #[regex(r"[ \t\r\n\x0C]+")]
+    Whitespace,
+    // The repetition stops at the end of the line, so reading greedily is what we want.
+    #[regex(r"//[^\r\n]*", allow_greedy = true)]
+    Comment,
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
+    Word,
+    #[regex(r"[0-9]+(\.[0-9]+)?")]
+    Number,
+    #[regex(r"([0-9]+[smhdw])+")]
+    Duration,
+    #[regex(r"[0-9][0-9]?:[0-9][0-9]")]
+    Clock,
+    #[regex(r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")]
+    Date,
+    #[token("\"")]
+    Quote,
+    #[token("/")]
+    Slash,
+    #[token("==")]
+    #[token("!=")]
+    #[token("<=")]
+    #[token(">=")]
+    #[token("<")]
+    #[token(">")]
+    #[token("=")]
+    #[token("+")]
+    #[token("-")]
+    #[token("*")]
+    Operator,
+    #[token("{")]
+    #[token("}")]
+    #[token("(")]
+    #[token(")")]
+    #[token("[")]
+    #[token("]")]
+    #[token(",")]
+    #[token(";")]
+    #[token(":")]
+    #[token(".")]
+    Punct,
+}
+
+/// Splits `src` into tokens that cover it contiguously. Never panics.
+pub fn tokens(src: &str) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::new();
+    let mut lex = Raw::lexer(src);
+    // Whether the last non-trivia token lets a `/` open a regex.
+    let mut regex_allowed = false;
+    while let Some(raw) = lex.next() {
+        let start = lex.span().start;
+        let kind = match raw {
+            Ok(Raw::Whitespace) => TokenKind::Whitespace,
+            Ok(Raw::Comment) => TokenKind::Comment,
+            Ok(Raw::Word) => {
+                if is_keyword(lex.slice()) {
+                    TokenKind::Keyword
+                } else {
+                    TokenKind::Ident
+                }
+            }
+            Ok(Raw::Number) => literal(&mut lex, src, TokenKind::Number),
+            Ok(Raw::Duration) => literal(&mut lex, src, TokenKind::Duration),
+            Ok(Raw::Clock) => literal(&mut lex, src, TokenKind::Clock),
+            Ok(Raw::Date) => literal(&mut lex, src, TokenKind::Date),
+            Ok(Raw::Quote) => {
+                let (end, closed) = scan_string(src, start, |_| {});
+                finish(&mut lex, src, end, closed, TokenKind::String)
+            }
+            Ok(Raw::Slash) if regex_allowed => {
+                let (end, closed) = scan_regex(src, start);
+                finish(&mut lex, src, end, closed, TokenKind::Regex)
+            }
+            Ok(Raw::Slash | Raw::Operator) => TokenKind::Operator,
+            Ok(Raw::Punct) => TokenKind::Punct,
+            Err(()) => TokenKind::Error,
+        };
+        let range = lex.span();
+        if !kind.is_trivia() {
+            regex_allowed = kind == TokenKind::Keyword && REGEX_OPENERS.contains(&lex.slice());
+        }
+        push(&mut out, kind, range.start, range.end);
+    }
+    out
+}
+
+/// A number, duration, clock time or date glued to a following word character (`10min`,
+/// `1.5h`, `1h30`) is not a literal of the language: the whole run is one error.
+fn literal(lex: &mut logos::Lexer<'_, Raw>, src: &str, kind: TokenKind) -> TokenKind {
+    let end = lex.span().end;
+    let tail = src
+        .get(end..)
+        .map(|rest| {
+            rest.bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count()
+        })
+        .unwrap_or(0);
+    if tail == 0 {
+        kind
+    } else {
+        lex.bump(tail);
+        TokenKind::Error
+    }
+}
+
+/// Extends the current token to `end` (found by a hand scanner) and says what it is.
+fn finish(
+    lex: &mut logos::Lexer<'_, Raw>,
+    src: &str,
+    end: usize,
+    closed: bool,
+    kind: TokenKind,
+) -> TokenKind {
+    let current = lex.span().end;
+    // The scanners only stop on char boundaries inside `src`; checking keeps `bump` from
+    // ever panicking should that change.
+    if end > current && end <= src.len() && src.is_char_boundary(end) {
+        lex.bump(end - current);
+    }
+    if closed { kind } else { TokenKind::Error }
+}
+
+/// Appends a token, merging it into the previous one when both are errors.
+fn push(out: &mut Vec<Token>, kind: TokenKind, start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    if kind == TokenKind::Error
+        && let Some(last) = out.last_mut()
+        && last.kind == TokenKind::Error
+        && last.end == start
+    {
+        last.end = end;
+        return;
+    }
+    out.push(Token { kind, start, end });
+}
+
+fn is_line_end(c: char) -> bool {
+    c == '\n' || c == '\r'
+}
+
+/// Scans the string literal whose opening quote is at `start`. Returns the end of the
+/// literal (after the closing quote, or at the end of the line when it is unterminated) and
+/// whether it was closed. `on_interp` receives the source range of each top-level `{...}`
+/// interpolation, braces excluded.
+///
+/// An interpolation may itself hold strings (`"{x == "a"}"`), so the scanner keeps a stack
+/// of brace depths, one per nested string, instead of recursing.
+fn scan_string(src: &str, start: usize, mut on_interp: impl FnMut(Range<usize>)) -> (usize, bool) {
+    let mut depths: Vec<usize> = vec![0];
+    let mut interp_start = 0;
+    let mut i = start.saturating_add(1);
+    while let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) {
+        if is_line_end(c) {
+            return (i, false);
+        }
+        let top_level = depths.len() == 1;
+        let Some(depth) = depths.last_mut() else {
+            return (i, false);
+        };
+        match c {
+            '\\' => {
+                i += 1;
+                match src.get(i..).and_then(|rest| rest.chars().next()) {
+                    Some(next) if !is_line_end(next) => i += next.len_utf8(),
+                    _ => return (i, false),
+                }
+                continue;
+            }
+            '"' if *depth == 0 => {
+                depths.pop();
+                if depths.is_empty() {
+                    return (i + 1, true);
+                }
+            }
+            '"' => depths.push(0),
+            '{' => {
+                *depth += 1;
+                if top_level && *depth == 1 {
+                    interp_start = i + 1;
+                }
+            }
+            '}' if *depth > 0 => {
+                *depth -= 1;
+                if top_level && *depth == 0 {
+                    on_interp(interp_start..i);
+                }
+            }
+            _ => {}
+        }
+        i += c.len_utf8();
+    }
+    (i.min(src.len()), false)
+}
+
+/// Scans the regex literal whose opening slash is at `start`: `\/` is a slash, and any
+/// other backslash pair is kept as one unit so that `\\` cannot escape the closing slash.
+fn scan_regex(src: &str, start: usize) -> (usize, bool) {
+    let mut i = start.saturating_add(1);
+    while let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) {
+        match c {
+            c if is_line_end(c) => return (i, false),
+            '\\' => {
+                i += 1;
+                match src.get(i..).and_then(|rest| rest.chars().next()) {
+                    Some(next) if !is_line_end(next) => i += next.len_utf8(),
+                    _ => return (i, false),
+                }
+            }
+            '/' => return (i + 1, true),
+            c => i += c.len_utf8(),
+        }
+    }
+    (i.min(src.len()), false)
+}
+
+/// The source ranges of the `{...}` interpolations (braces excluded) inside a string token,
+/// for tools that highlight the expressions inside strings. Empty for any other token.
+pub fn interpolations(src: &str, token: Token) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    if token.kind == TokenKind::String && src.get(token.start..).is_some_and(|s| s.starts_with('"'))
+    {
+        scan_string(src, token.start, |r| ranges.push(r));
+    }
+    ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TokenKind::*;
+
+    /// The non-trivia tokens of `src` as (kind, text) pairs.
+    fn lex(src: &str) -> Vec<(TokenKind, &str)> {
+        tokens(src)
+            .into_iter()
+            .filter(|t| t.kind != Whitespace)
+            .map(|t| (t.kind, &src[t.range()]))
+            .collect()
+    }
+
+    #[test]
+    fn keyword_list_is_sorted_and_unique() {
+        assert!(
+            KEYWORDS.windows(2).all(|w| w[0] < w[1]),
+            "KEYWORDS must stay sorted"
+        );
+    }
+
+    #[test]
+    fn keywords_and_identifiers() {
+        assert_eq!(
+            lex("stage triage_2 email _x flows"),
+            vec![
+                (Keyword, "stage"),
+                (Ident, "triage_2"),
+                (Keyword, "email"),
+                (Ident, "_x"),
+                (Ident, "flows"),
+            ]
+        );
+        for kw in [
+            "mon", "sun", "matching", "handoff", "nothing", "yesno", "env",
+        ] {
+            assert_eq!(lex(kw), vec![(Keyword, kw)]);
+        }
+    }
+
+    #[test]
+    fn strings_with_escapes_and_interpolation() {
+        assert_eq!(
+            lex(r#"reply "Hi {contact.name}, say \"yes\" \{ok\}""#),
+            vec![
+                (Keyword, "reply"),
+                (String, r#""Hi {contact.name}, say \"yes\" \{ok\}""#),
+            ]
+        );
+        assert_eq!(
+            lex(r#""" "a\\""#),
+            vec![(String, r#""""#), (String, r#""a\\""#)]
+        );
+        // A string inside an interpolation does not end the outer string.
+        assert_eq!(
+            lex(r#""{x == "a"}" y"#),
+            vec![(String, r#""{x == "a"}""#), (Ident, "y")]
+        );
+    }
+
+    #[test]
+    fn unterminated_string_is_one_error_to_end_of_line() {
+        let src = "reply \"oops {x}\nreply \"fine\"";
+        assert_eq!(
+            lex(src),
+            vec![
+                (Keyword, "reply"),
+                (Error, "\"oops {x}"),
+                (Keyword, "reply"),
+                (String, "\"fine\""),
+            ]
+        );
+        assert_eq!(lex("\"abc\\\r\nx"), vec![(Error, "\"abc\\"), (Ident, "x")]);
+        assert_eq!(lex("\"{\"a\nx"), vec![(Error, "\"{\"a"), (Ident, "x")]);
+        assert_eq!(lex("\""), vec![(Error, "\"")]);
+    }
+
+    #[test]
+    fn interpolation_ranges() {
+        let src = r#"reply "Hi {contact.name} \{no\} {a + "{b}"}!""#;
+        let toks = tokens(src);
+        let string = toks.iter().find(|t| t.kind == String).copied();
+        let ranges = string.map(|t| interpolations(src, t)).unwrap_or_default();
+        let texts: Vec<&str> = ranges.into_iter().map(|r| &src[r]).collect();
+        assert_eq!(texts, vec!["contact.name", r#"a + "{b}""#]);
+    }
+
+    #[test]
+    fn numbers_durations_clocks_dates() {
+        assert_eq!(
+            lex("12 3.5 30s 10m 1h30m 2d 1w 09:00 9:30 2026-12-25"),
+            vec![
+                (Number, "12"),
+                (Number, "3.5"),
+                (Duration, "30s"),
+                (Duration, "10m"),
+                (Duration, "1h30m"),
+                (Duration, "2d"),
+                (Duration, "1w"),
+                (Clock, "09:00"),
+                (Clock, "9:30"),
+                (Date, "2026-12-25"),
+            ]
+        );
+    }
+
+    #[test]
+    fn hours_rules_split_exactly() {
+        assert_eq!(
+            lex("mon-fri 09:00-18:00; closed 2026-12-25, 2027-01-01"),
+            vec![
+                (Keyword, "mon"),
+                (Operator, "-"),
+                (Keyword, "fri"),
+                (Clock, "09:00"),
+                (Operator, "-"),
+                (Clock, "18:00"),
+                (Punct, ";"),
+                (Keyword, "closed"),
+                (Date, "2026-12-25"),
+                (Punct, ","),
+                (Date, "2027-01-01"),
+            ]
+        );
+    }
+
+    #[test]
+    fn literals_glued_to_words_are_errors() {
+        assert_eq!(lex("10min x"), vec![(Error, "10min"), (Ident, "x")]);
+        assert_eq!(lex("1.5h"), vec![(Error, "1.5h")]);
+        assert_eq!(lex("1h30"), vec![(Error, "1h30")]);
+        assert_eq!(lex("09:00am"), vec![(Error, "09:00am")]);
+        // A minus is not a word character, so negation and ranges stay apart.
+        assert_eq!(lex("-3"), vec![(Operator, "-"), (Number, "3")]);
+    }
+
+    #[test]
+    fn regex_only_after_its_keywords() {
+        assert_eq!(
+            lex(r"field order: text matching /^[A-Z]{2}\/[0-9]{6}$/"),
+            vec![
+                (Keyword, "field"),
+                (Ident, "order"),
+                (Punct, ":"),
+                (Keyword, "text"),
+                (Keyword, "matching"),
+                (Regex, r"/^[A-Z]{2}\/[0-9]{6}$/"),
+            ]
+        );
+        assert_eq!(
+            lex(r"on regex /pedido\s+\d+/ {"),
+            vec![
+                (Keyword, "on"),
+                (Keyword, "regex"),
+                (Regex, r"/pedido\s+\d+/"),
+                (Punct, "{"),
+            ]
+        );
+        // Trivia between the keyword and the slash does not matter.
+        assert_eq!(
+            lex("message.text matches // why\n /a\\\\/ / 2"),
+            vec![
+                (Keyword, "message"),
+                (Punct, "."),
+                (Keyword, "text"),
+                (Keyword, "matches"),
+                (Comment, "// why"),
+                (Regex, r"/a\\/"),
+                (Operator, "/"),
+                (Number, "2"),
+            ]
+        );
+        assert_eq!(
+            lex("a / b / c"),
+            vec![
+                (Ident, "a"),
+                (Operator, "/"),
+                (Ident, "b"),
+                (Operator, "/"),
+                (Ident, "c"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_regex_is_one_error_to_end_of_line() {
+        assert_eq!(
+            lex("matching /abc\\/ x\nfield"),
+            vec![
+                (Keyword, "matching"),
+                (Error, "/abc\\/ x"),
+                (Keyword, "field")
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_run_to_end_of_line() {
+        assert_eq!(
+            lex("start entry // the \"first\" stage\r\nbudget 200"),
+            vec![
+                (Keyword, "start"),
+                (Ident, "entry"),
+                (Comment, "// the \"first\" stage"),
+                (Keyword, "budget"),
+                (Number, "200"),
+            ]
+        );
+        // Inside a string `//` is text.
+        assert_eq!(
+            lex(r#""https://crm.example.com""#),
+            vec![(String, r#""https://crm.example.com""#)]
+        );
+    }
+
+    #[test]
+    fn operators_and_punctuation() {
+        assert_eq!(
+            lex("== != <= >= < > = + - * / {}()[],;:."),
+            vec![
+                (Operator, "=="),
+                (Operator, "!="),
+                (Operator, "<="),
+                (Operator, ">="),
+                (Operator, "<"),
+                (Operator, ">"),
+                (Operator, "="),
+                (Operator, "+"),
+                (Operator, "-"),
+                (Operator, "*"),
+                (Operator, "/"),
+                (Punct, "{"),
+                (Punct, "}"),
+                (Punct, "("),
+                (Punct, ")"),
+                (Punct, "["),
+                (Punct, "]"),
+                (Punct, ","),
+                (Punct, ";"),
+                (Punct, ":"),
+                (Punct, "."),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_characters_merge_into_one_error() {
+        assert_eq!(
+            lex("a @!çã| b"),
+            vec![(Ident, "a"), (Error, "@!çã|"), (Ident, "b")]
+        );
+        // Identifiers are ASCII; a non-ASCII letter splits a word around an error.
+        assert_eq!(lex("não"), vec![(Ident, "n"), (Error, "ã"), (Ident, "o")]);
+    }
+
+    #[test]
+    fn whitespace_is_a_token() {
+        let src = "a \t\r\n b";
+        let kinds: Vec<TokenKind> = tokens(src).iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, vec![Ident, Whitespace, Ident]);
+    }
+
+    /// The coverage invariant, shared with the property test.
+    fn assert_covers(src: &str) {
+        let toks = tokens(src);
+        let mut at = 0;
+        for (i, t) in toks.iter().enumerate() {
+            assert_eq!(t.start, at, "gap or overlap before token {i} in {src:?}");
+            assert!(t.end > t.start, "empty token {i} in {src:?}");
+            assert!(src.is_char_boundary(t.start) && src.is_char_boundary(t.end));
+            if i > 0 {
+                assert!(
+                    !(t.kind == Error && toks[i - 1].kind == Error),
+                    "adjacent errors in {src:?}"
+                );
+            }
+            at = t.end;
+        }
+        assert_eq!(at, src.len(), "tokens stop short in {src:?}");
+    }
+
+    #[test]
+    fn coverage_on_awkward_inputs() {
+        for src in [
+            "",
+            "\"",
+            "\\",
+            "/",
+            "matching /",
+            "matching /\\",
+            "matching /é\\é",
+            "\"\\é\"",
+            "\"{\"{\"{\"",
+            "\"}}}\"",
+            "0:0",
+            "2026-1-1",
+            "1h1é",
+            "\u{0}\u{7f}\u{feff}💥",
+            "regex//x\n/",
+        ] {
+            assert_covers(src);
+        }
+    }
+
+    mod prop {
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_string_is_covered(src in any::<std::string::String>()) {
+                super::assert_covers(&src);
+            }
+
+            #[test]
+            fn flow_like_strings_are_covered(
+                src in r#"([a-z]{1,6}|[0-9]{1,4}|[:\-./\\"{}\n \r;,()\[\]=<>!é]|matching ){0,40}"#
+            ) {
+                super::assert_covers(&src);
+            }
+        }
+    }
+}
