@@ -7,9 +7,11 @@
 //! **Invariant:** [`tokens`] never panics, and its tokens cover the input contiguously, on
 //! char boundaries, with no two adjacent [`TokenKind::Error`] tokens.
 //!
-//! Two things a regular lexer cannot decide on its own are settled here by hand: a string
-//! may hold `{...}` interpolations which may in turn hold strings, and `/` starts a regex
-//! only after `matching`, `matches` or `regex` (elsewhere it is division).
+//! Boundaries follow the grammar (`grammar/wafl.pest`) exactly: a string ends at the first
+//! unescaped `"` (interpolations cannot hold strings), only `\n` ends a line, and a literal
+//! glued to a word character (`10min`) is not a literal. One thing a regular lexer cannot
+//! decide on its own is settled by hand: `/` starts a regex only after `matching`,
+//! `matches` or `regex` (elsewhere it is division).
 
 use std::ops::Range;
 
@@ -203,10 +205,10 @@ const REGEX_OPENERS: &[&str] = &["matches", "matching", "regex"];
 /// their first character here and finished by hand in [`tokens`].
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
-    #[regex(r"[ \t\r\n\x0C]+")]
+    #[regex(r"[ \t\r\n]+")]
     Whitespace,
     // The repetition stops at the end of the line, so reading greedily is what we want.
-    #[regex(r"//[^\r\n]*", allow_greedy = true)]
+    #[regex(r"//[^\n]*", allow_greedy = true)]
     Comment,
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Word,
@@ -216,7 +218,7 @@ enum Raw {
     Duration,
     #[regex(r"[0-9][0-9]?:[0-9][0-9]")]
     Clock,
-    #[regex(r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")]
+    #[regex(r"[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?")]
     Date,
     #[token("\"")]
     Quote,
@@ -269,7 +271,7 @@ pub fn tokens(src: &str) -> Vec<Token> {
             Ok(Raw::Clock) => literal(&mut lex, src, TokenKind::Clock),
             Ok(Raw::Date) => literal(&mut lex, src, TokenKind::Date),
             Ok(Raw::Quote) => {
-                let (end, closed) = scan_string(src, start, |_| {});
+                let (end, closed) = scan_string(src, start);
                 finish(&mut lex, src, end, closed, TokenKind::String)
             }
             Ok(Raw::Slash) if regex_allowed => {
@@ -342,79 +344,35 @@ fn push(out: &mut Vec<Token>, kind: TokenKind, start: usize, end: usize) {
     out.push(Token { kind, start, end });
 }
 
-fn is_line_end(c: char) -> bool {
-    c == '\n' || c == '\r'
-}
-
-/// Scans the string literal whose opening quote is at `start`. Returns the end of the
-/// literal (after the closing quote, or at the end of the line when it is unterminated) and
-/// whether it was closed. `on_interp` receives the source range of each top-level `{...}`
-/// interpolation, braces excluded.
-///
-/// An interpolation may itself hold strings (`"{x == "a"}"`), so the scanner keeps a stack
-/// of brace depths, one per nested string, instead of recursing.
-fn scan_string(src: &str, start: usize, mut on_interp: impl FnMut(Range<usize>)) -> (usize, bool) {
-    let mut depths: Vec<usize> = vec![0];
-    let mut interp_start = 0;
-    let mut i = start.saturating_add(1);
-    while let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) {
-        if is_line_end(c) {
-            return (i, false);
-        }
-        let top_level = depths.len() == 1;
-        let Some(depth) = depths.last_mut() else {
-            return (i, false);
-        };
-        match c {
-            '\\' => {
-                i += 1;
-                match src.get(i..).and_then(|rest| rest.chars().next()) {
-                    Some(next) if !is_line_end(next) => i += next.len_utf8(),
-                    _ => return (i, false),
-                }
-                continue;
-            }
-            '"' if *depth == 0 => {
-                depths.pop();
-                if depths.is_empty() {
-                    return (i + 1, true);
-                }
-            }
-            '"' => depths.push(0),
-            '{' => {
-                *depth += 1;
-                if top_level && *depth == 1 {
-                    interp_start = i + 1;
-                }
-            }
-            '}' if *depth > 0 => {
-                *depth -= 1;
-                if top_level && *depth == 0 {
-                    on_interp(interp_start..i);
-                }
-            }
-            _ => {}
-        }
-        i += c.len_utf8();
-    }
-    (i.min(src.len()), false)
+/// Scans the string literal whose opening quote is at `start`, as the grammar does: any
+/// character but a newline, `"` ending the string, `\\` escaping the next one. Returns the
+/// end of the literal (after the closing quote, or before the newline when it is
+/// unterminated) and whether it was closed. Interpolations need no care here: an
+/// unescaped `"` always ends the string, inside `{...}` too.
+fn scan_string(src: &str, start: usize) -> (usize, bool) {
+    scan_delimited(src, start, '"')
 }
 
 /// Scans the regex literal whose opening slash is at `start`: `\/` is a slash, and any
 /// other backslash pair is kept as one unit so that `\\` cannot escape the closing slash.
 fn scan_regex(src: &str, start: usize) -> (usize, bool) {
+    scan_delimited(src, start, '/')
+}
+
+/// The shared shape of strings and regexes: one line, a closing delimiter, backslash pairs.
+fn scan_delimited(src: &str, start: usize, close: char) -> (usize, bool) {
     let mut i = start.saturating_add(1);
     while let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) {
         match c {
-            c if is_line_end(c) => return (i, false),
+            '\n' => return (i, false),
             '\\' => {
                 i += 1;
                 match src.get(i..).and_then(|rest| rest.chars().next()) {
-                    Some(next) if !is_line_end(next) => i += next.len_utf8(),
+                    Some(next) if next != '\n' => i += next.len_utf8(),
                     _ => return (i, false),
                 }
             }
-            '/' => return (i + 1, true),
+            c if c == close => return (i + 1, true),
             c => i += c.len_utf8(),
         }
     }
@@ -423,15 +381,41 @@ fn scan_regex(src: &str, start: usize) -> (usize, bool) {
 
 /// The source ranges of the `{...}` interpolations (braces excluded) inside a string token,
 /// for tools that highlight the expressions inside strings. Empty for any other token.
+/// Braces nest and escapes are skipped, as in the parser; an unclosed `{` yields nothing.
 pub fn interpolations(src: &str, token: Token) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
-    if token.kind == TokenKind::String && src.get(token.start..).is_some_and(|s| s.starts_with('"'))
-    {
-        scan_string(src, token.start, |r| ranges.push(r));
+    if token.kind != TokenKind::String {
+        return ranges;
+    }
+    let Some(body) = src.get(token.start..token.end) else {
+        return ranges;
+    };
+    let bytes = body.as_bytes();
+    let mut depth = 0usize;
+    let mut open = 0;
+    // Skip the quotes; every byte looked at is ASCII, so the ranges fall on char boundaries.
+    let mut i = 1;
+    while i + 1 < bytes.len() {
+        match bytes.get(i) {
+            Some(b'\\') => i += 1,
+            Some(b'{') => {
+                if depth == 0 {
+                    open = i + 1;
+                }
+                depth += 1;
+            }
+            Some(b'}') if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    ranges.push(token.start + open..token.start + i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
     ranges
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,10 +470,15 @@ mod tests {
             lex(r#""" "a\\""#),
             vec![(String, r#""""#), (String, r#""a\\""#)]
         );
-        // A string inside an interpolation does not end the outer string.
+        // As in the grammar, a quote ends the string even inside an interpolation.
         assert_eq!(
             lex(r#""{x == "a"}" y"#),
-            vec![(String, r#""{x == "a"}""#), (Ident, "y")]
+            vec![
+                (String, r#""{x == ""#),
+                (Ident, "a"),
+                (String, r#""}""#),
+                (Ident, "y")
+            ]
         );
     }
 
@@ -505,25 +494,32 @@ mod tests {
                 (String, "\"fine\""),
             ]
         );
-        assert_eq!(lex("\"abc\\\r\nx"), vec![(Error, "\"abc\\"), (Ident, "x")]);
-        assert_eq!(lex("\"{\"a\nx"), vec![(Error, "\"{\"a"), (Ident, "x")]);
+        // Only `\n` ends a line, as in the grammar: a `\r` before it belongs to the error.
+        assert_eq!(lex("\"abc\r\nx"), vec![(Error, "\"abc\r"), (Ident, "x")]);
+        assert_eq!(lex("\"abc\\\nx"), vec![(Error, "\"abc\\"), (Ident, "x")]);
         assert_eq!(lex("\""), vec![(Error, "\"")]);
     }
 
     #[test]
     fn interpolation_ranges() {
-        let src = r#"reply "Hi {contact.name} \{no\} {a + "{b}"}!""#;
+        let src = r#"reply "Hi {contact.name} \{no\} {a + [{b}]} {open" x"#;
         let toks = tokens(src);
         let string = toks.iter().find(|t| t.kind == String).copied();
         let ranges = string.map(|t| interpolations(src, t)).unwrap_or_default();
         let texts: Vec<&str> = ranges.into_iter().map(|r| &src[r]).collect();
-        assert_eq!(texts, vec!["contact.name", r#"a + "{b}""#]);
+        assert_eq!(texts, vec!["contact.name", "a + [{b}]"]);
+        let number = Token {
+            kind: Number,
+            start: 0,
+            end: 5,
+        };
+        assert!(interpolations(src, number).is_empty());
     }
 
     #[test]
     fn numbers_durations_clocks_dates() {
         assert_eq!(
-            lex("12 3.5 30s 10m 1h30m 2d 1w 09:00 9:30 2026-12-25"),
+            lex("12 3.5 30s 10m 1h30m 2d 1w 09:00 9:30 2026-12-25 2026-1-5"),
             vec![
                 (Number, "12"),
                 (Number, "3.5"),
@@ -535,6 +531,7 @@ mod tests {
                 (Clock, "09:00"),
                 (Clock, "9:30"),
                 (Date, "2026-12-25"),
+                (Date, "2026-1-5"),
             ]
         );
     }
@@ -632,7 +629,7 @@ mod tests {
     #[test]
     fn comments_run_to_end_of_line() {
         assert_eq!(
-            lex("start entry // the \"first\" stage\r\nbudget 200"),
+            lex("start entry // the \"first\" stage\nbudget 200"),
             vec![
                 (Keyword, "start"),
                 (Ident, "entry"),
@@ -640,6 +637,11 @@ mod tests {
                 (Keyword, "budget"),
                 (Number, "200"),
             ]
+        );
+        // As in the grammar, a comment stops only at `\n`, so it keeps a `\r` before it.
+        assert_eq!(
+            lex("// crlf\r\nx"),
+            vec![(Comment, "// crlf\r"), (Ident, "x")]
         );
         // Inside a string `//` is text.
         assert_eq!(
@@ -690,9 +692,10 @@ mod tests {
 
     #[test]
     fn whitespace_is_a_token() {
-        let src = "a \t\r\n b";
+        let src = "a \t\r\n b\x0C";
         let kinds: Vec<TokenKind> = tokens(src).iter().map(|t| t.kind).collect();
-        assert_eq!(kinds, vec![Ident, Whitespace, Ident]);
+        // The grammar knows no form feed.
+        assert_eq!(kinds, vec![Ident, Whitespace, Ident, Error]);
     }
 
     /// The coverage invariant, shared with the property test.
