@@ -202,7 +202,7 @@ pub fn is_keyword(word: &str) -> bool {
 const REGEX_OPENERS: &[&str] = &["matches", "matching", "regex"];
 
 /// The regular part of the lexical syntax. Strings and regexes are only recognised by
-/// their first character here and finished by hand in [`tokens`].
+/// their first character here and finished by hand in [`classify`].
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
     #[regex(r"[ \t\r\n]+")]
@@ -251,81 +251,98 @@ enum Raw {
 /// Splits `src` into tokens that cover it contiguously. Never panics.
 pub fn tokens(src: &str) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
-    let mut lex = Raw::lexer(src);
     // Whether the last non-trivia token lets a `/` open a regex.
     let mut regex_allowed = false;
-    while let Some(raw) = lex.next() {
-        let start = lex.span().start;
-        let kind = match raw {
-            Ok(Raw::Whitespace) => TokenKind::Whitespace,
-            Ok(Raw::Comment) => TokenKind::Comment,
-            Ok(Raw::Word) => {
-                if is_keyword(lex.slice()) {
-                    TokenKind::Keyword
-                } else {
-                    TokenKind::Ident
-                }
-            }
-            Ok(Raw::Number) => literal(&mut lex, src, TokenKind::Number),
-            Ok(Raw::Duration) => literal(&mut lex, src, TokenKind::Duration),
-            Ok(Raw::Clock) => literal(&mut lex, src, TokenKind::Clock),
-            Ok(Raw::Date) => literal(&mut lex, src, TokenKind::Date),
-            Ok(Raw::Quote) => {
-                let (end, closed) = scan_string(src, start);
-                finish(&mut lex, src, end, closed, TokenKind::String)
-            }
-            Ok(Raw::Slash) if regex_allowed => {
-                let (end, closed) = scan_regex(src, start);
-                finish(&mut lex, src, end, closed, TokenKind::Regex)
-            }
-            Ok(Raw::Slash | Raw::Operator) => TokenKind::Operator,
-            Ok(Raw::Punct) => TokenKind::Punct,
-            Err(()) => TokenKind::Error,
-        };
-        let range = lex.span();
-        if !kind.is_trivia() {
-            regex_allowed = kind == TokenKind::Keyword && REGEX_OPENERS.contains(&lex.slice());
+    let mut pos = 0;
+    while let Some(rest) = src.get(pos..).filter(|rest| !rest.is_empty()) {
+        // A fresh logos lexer per token lets the hand-written rules below decide where a
+        // token ends, shorter or longer than the logos match.
+        let mut lex = Raw::lexer(rest);
+        let Some(raw) = lex.next() else { break };
+        let (kind, mut len) = classify(raw, rest, lex.span().end, regex_allowed);
+        if len == 0 || !rest.is_char_boundary(len) {
+            // Cannot happen with the rules above; taking one char keeps the loop going.
+            len = rest.chars().next().map_or(rest.len(), char::len_utf8);
         }
-        push(&mut out, kind, range.start, range.end);
+        let text = rest.get(..len).unwrap_or_default();
+        if !kind.is_trivia() {
+            regex_allowed = kind == TokenKind::Keyword && REGEX_OPENERS.contains(&text);
+        }
+        push(&mut out, kind, pos, pos + len);
+        pos += len;
     }
     out
 }
 
-/// A number, duration, clock time or date glued to a following word character (`10min`,
-/// `1.5h`, `1h30`) is not a literal of the language: the whole run is one error.
-fn literal(lex: &mut logos::Lexer<'_, Raw>, src: &str, kind: TokenKind) -> TokenKind {
-    let end = lex.span().end;
-    let tail = src
-        .get(end..)
-        .map(|rest| {
-            rest.bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                .count()
-        })
-        .unwrap_or(0);
-    if tail == 0 {
-        kind
-    } else {
-        lex.bump(tail);
-        TokenKind::Error
+/// The kind and length of the token at the start of `rest`, given what logos matched
+/// (`raw`, `len` bytes long).
+fn classify(
+    raw: Result<Raw, ()>,
+    rest: &str,
+    len: usize,
+    regex_allowed: bool,
+) -> (TokenKind, usize) {
+    match raw {
+        Ok(Raw::Whitespace) => (TokenKind::Whitespace, len),
+        Ok(Raw::Comment) => (TokenKind::Comment, len),
+        Ok(Raw::Word) => {
+            let word = rest.get(..len).unwrap_or_default();
+            let kind = if is_keyword(word) {
+                TokenKind::Keyword
+            } else {
+                TokenKind::Ident
+            };
+            (kind, len)
+        }
+        Ok(Raw::Number) => literal(rest, len, TokenKind::Number),
+        Ok(Raw::Duration) => literal(rest, len, TokenKind::Duration),
+        Ok(Raw::Clock) => literal(rest, len, TokenKind::Clock),
+        Ok(Raw::Date) => literal(rest, len, TokenKind::Date),
+        Ok(Raw::Quote) => delimited(scan_delimited(rest, '"'), TokenKind::String),
+        Ok(Raw::Slash) if regex_allowed => delimited(scan_delimited(rest, '/'), TokenKind::Regex),
+        Ok(Raw::Slash | Raw::Operator) => (TokenKind::Operator, len),
+        Ok(Raw::Punct) => (TokenKind::Punct, len),
+        Err(()) => (TokenKind::Error, len),
     }
 }
 
-/// Extends the current token to `end` (found by a hand scanner) and says what it is.
-fn finish(
-    lex: &mut logos::Lexer<'_, Raw>,
-    src: &str,
-    end: usize,
-    closed: bool,
-    kind: TokenKind,
-) -> TokenKind {
-    let current = lex.span().end;
-    // The scanners only stop on char boundaries inside `src`; checking keeps `bump` from
-    // ever panicking should that change.
-    if end > current && end <= src.len() && src.is_char_boundary(end) {
-        lex.bump(end - current);
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The number of word bytes (`[A-Za-z0-9_]`) at the start of `s`.
+fn word_run(s: &str) -> usize {
+    s.bytes().take_while(|b| is_word_byte(*b)).count()
+}
+
+/// A literal of `len` bytes at the start of `rest`. Like the grammar, whose literal rules
+/// all end in `!ident_char` and are tried in turn, a literal glued to a word character is
+/// not that literal: `2026-12-255` falls back to the number `2026` (then `-12-255`), and
+/// when even the leading number is glued (`10min`, `1.5h`, `1h30`) the whole run of word
+/// characters is one error.
+fn literal(rest: &str, len: usize, kind: TokenKind) -> (TokenKind, usize) {
+    let glued = |at: usize| rest.as_bytes().get(at).is_some_and(|b| is_word_byte(*b));
+    if !glued(len) {
+        return (kind, len);
     }
-    if closed { kind } else { TokenKind::Error }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if kind != TokenKind::Number && digits < len && !glued(digits) {
+        return (TokenKind::Number, digits);
+    }
+    (
+        TokenKind::Error,
+        len + word_run(rest.get(len..).unwrap_or_default()),
+    )
+}
+
+/// The token for a hand-scanned string or regex: the literal when closed, else an error
+/// running to the end of the line.
+fn delimited((len, closed): (usize, bool), kind: TokenKind) -> (TokenKind, usize) {
+    if closed {
+        (kind, len)
+    } else {
+        (TokenKind::Error, len)
+    }
 }
 
 /// Appends a token, merging it into the previous one when both are errors.
@@ -344,39 +361,29 @@ fn push(out: &mut Vec<Token>, kind: TokenKind, start: usize, end: usize) {
     out.push(Token { kind, start, end });
 }
 
-/// Scans the string literal whose opening quote is at `start`, as the grammar does: any
-/// character but a newline, `"` ending the string, `\\` escaping the next one. Returns the
-/// end of the literal (after the closing quote, or before the newline when it is
-/// unterminated) and whether it was closed. Interpolations need no care here: an
-/// unescaped `"` always ends the string, inside `{...}` too.
-fn scan_string(src: &str, start: usize) -> (usize, bool) {
-    scan_delimited(src, start, '"')
-}
-
-/// Scans the regex literal whose opening slash is at `start`: `\/` is a slash, and any
-/// other backslash pair is kept as one unit so that `\\` cannot escape the closing slash.
-fn scan_regex(src: &str, start: usize) -> (usize, bool) {
-    scan_delimited(src, start, '/')
-}
-
-/// The shared shape of strings and regexes: one line, a closing delimiter, backslash pairs.
-fn scan_delimited(src: &str, start: usize, close: char) -> (usize, bool) {
-    let mut i = start.saturating_add(1);
-    while let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) {
+/// Scans the string or regex at the start of `rest`, which opens with `close`, the way the
+/// grammar does: any character but a newline, `close` ending the literal, a backslash
+/// taking the next character with it (so `\"` stays in a string, `\/` in a regex, and `\\`
+/// cannot escape the end). Interpolations need no care: an unescaped `"` always ends a
+/// string, inside `{...}` too. Returns the length of the literal (up to the newline when
+/// it is unterminated) and whether it was closed.
+fn scan_delimited(rest: &str, close: char) -> (usize, bool) {
+    let mut i = close.len_utf8();
+    while let Some(c) = rest.get(i..).and_then(|r| r.chars().next()) {
         match c {
             '\n' => return (i, false),
             '\\' => {
                 i += 1;
-                match src.get(i..).and_then(|rest| rest.chars().next()) {
+                match rest.get(i..).and_then(|r| r.chars().next()) {
                     Some(next) if next != '\n' => i += next.len_utf8(),
                     _ => return (i, false),
                 }
             }
-            c if c == close => return (i + 1, true),
+            c if c == close => return (i + c.len_utf8(), true),
             c => i += c.len_utf8(),
         }
     }
-    (i.min(src.len()), false)
+    (i.min(rest.len()), false)
 }
 
 /// The source ranges of the `{...}` interpolations (braces excluded) inside a string token,
@@ -561,7 +568,21 @@ mod tests {
         assert_eq!(lex("10min x"), vec![(Error, "10min"), (Ident, "x")]);
         assert_eq!(lex("1.5h"), vec![(Error, "1.5h")]);
         assert_eq!(lex("1h30"), vec![(Error, "1h30")]);
-        assert_eq!(lex("09:00am"), vec![(Error, "09:00am")]);
+        // As in the grammar, a glued date or clock time falls back to its leading number.
+        assert_eq!(
+            lex("2026-12-255"),
+            vec![
+                (Number, "2026"),
+                (Operator, "-"),
+                (Number, "12"),
+                (Operator, "-"),
+                (Number, "255"),
+            ]
+        );
+        assert_eq!(
+            lex("09:00am"),
+            vec![(Number, "09"), (Punct, ":"), (Error, "00am")]
+        );
         // A minus is not a word character, so negation and ranges stay apart.
         assert_eq!(lex("-3"), vec![(Operator, "-"), (Number, "3")]);
     }
