@@ -733,6 +733,10 @@ mod tests {
                     "adjacent errors in {src:?}"
                 );
             }
+            for r in interpolations(src, *t) {
+                assert!(t.start < r.start && r.start <= r.end && r.end < t.end);
+                assert!(src.is_char_boundary(r.start) && src.is_char_boundary(r.end));
+            }
             at = t.end;
         }
         assert_eq!(at, src.len(), "tokens stop short in {src:?}");
