@@ -52,7 +52,7 @@ pub(crate) fn parse_file(file: FileId, src: &str) -> Parsed {
     let pieces = scan::top_level(src, &mut sc);
     for p in &sc.problems {
         if !matches!(p, LexProblem::Unopened { .. }) {
-            cx.diags.push(lex_diagnostic(file, src, *p));
+            cx.diags.push(lex_diagnostic(file, *p));
         }
     }
     let mut items = Vec::new();
@@ -64,11 +64,8 @@ pub(crate) fn parse_file(file: FileId, src: &str) -> Parsed {
                 // gone missing, which its own diagnostic already explains.
                 if !last_failed {
                     if let Some(t) = sc.toks.get(at) {
-                        cx.diags.push(lex_diagnostic(
-                            file,
-                            src,
-                            LexProblem::Unopened { at: t.start },
-                        ));
+                        cx.diags
+                            .push(lex_diagnostic(file, LexProblem::Unopened { at: t.start }));
                     }
                 }
             }
@@ -268,7 +265,7 @@ fn recover(cx: &mut Ctx<'_>, sc: &Scanned, first: usize, last: usize, kind: &str
     }
 }
 
-fn lex_diagnostic(file: FileId, src: &str, p: LexProblem) -> Diagnostic {
+fn lex_diagnostic(file: FileId, p: LexProblem) -> Diagnostic {
     match p {
         LexProblem::UnterminatedString { start, end } => Diagnostic::new(
             codes::UNTERMINATED_STRING,
@@ -287,17 +284,14 @@ fn lex_diagnostic(file: FileId, src: &str, p: LexProblem) -> Diagnostic {
         )
         .with_note("every `{` needs a matching `}`")
         .with_help("add `}` where this block ends"),
-        LexProblem::Unopened { at } => {
-            let _ = src;
-            Diagnostic::new(
-                codes::UNBALANCED,
-                "unexpected `}`",
-                Span::new(file, at, at + 1),
-                "this `}` closes nothing",
-            )
-            .with_note("every `}` needs a matching `{` before it")
-            .with_help("remove this `}`, or add the `{` it was meant to close")
-        }
+        LexProblem::Unopened { at } => Diagnostic::new(
+            codes::UNBALANCED,
+            "unexpected `}`",
+            Span::new(file, at, at + 1),
+            "this `}` closes nothing",
+        )
+        .with_note("every `}` needs a matching `{` before it")
+        .with_help("remove this `}`, or add the `{` it was meant to close"),
     }
 }
 
@@ -338,6 +332,7 @@ impl Ctx<'_> {
             }
             keywords.extend(keywords_of(*r));
         }
+        collapse_expectations(&positives, &mut expected);
         expected.sort_by_key(|(rank, _)| *rank);
         let list: Vec<String> = expected.into_iter().map(|(_, d)| d).collect();
         let (message, label) = if list.is_empty() {
@@ -360,6 +355,36 @@ impl Ctx<'_> {
         }
         self.diags.push(d);
     }
+}
+
+/// The words that may follow `expect`; when pest lists them one by one they are
+/// replaced by one phrase.
+const EXPECT_WORDS: &[&str] = &[
+    "`stage`",
+    "`routed`",
+    "`assigned`",
+    "`reply`",
+    "`template`",
+    "`field`",
+    "`posted`",
+    "`tagged`",
+    "`handoff`",
+    "`closed`",
+    "`sent`",
+];
+
+fn collapse_expectations(positives: &[Rule], expected: &mut Vec<(u8, String)>) {
+    if !positives
+        .iter()
+        .any(|r| matches!(r, Rule::kw_routed | Rule::kw_posted))
+    {
+        return;
+    }
+    expected.retain(|(_, d)| !EXPECT_WORDS.contains(&d.as_str()));
+    expected.push((
+        1,
+        "an expectation such as `stage`, `reply`, `field` or `sent nothing`".to_string(),
+    ));
 }
 
 /// Joins alternatives the way people write them: "a, b or c".
@@ -652,7 +677,11 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::op_div
         | Rule::pf_has_tag
         | Rule::pf_is_set
-        | Rule::pf_matches => broad(OPERATOR),
+        | Rule::pf_matches
+        | Rule::kw_has
+        | Rule::kw_is
+        | Rule::kw_matches => broad(OPERATOR),
+        Rule::path_seg => s("a name after `.`"),
         Rule::lbrace | Rule::block | Rule::object => s("`{`"),
         Rule::rbrace => s("`}`"),
         Rule::lparen | Rule::template_args => s("`(`"),

@@ -1208,7 +1208,7 @@ impl<'c, 's> Builder<'c, 's> {
         }
         let mut toks = toks.into_iter().map(Some).collect::<Vec<_>>();
         let mut pos = 0;
-        let (e, _) = self.climb(&mut toks, &mut pos, 0, span)?;
+        let (e, _) = self.climb(&mut toks, &mut pos, 0, span, 0)?;
         Ok(e)
     }
 
@@ -1221,14 +1221,17 @@ impl<'c, 's> Builder<'c, 's> {
         pos: &mut usize,
         min_bp: u8,
         span: Span,
+        level: u32,
     ) -> R<(Expr, u32)> {
+        // Each prefix operator recurses; refuse long runs before the stack does.
+        self.height(level, span)?;
         let first = toks.get_mut(*pos).and_then(Option::take);
         *pos += 1;
         let (mut lhs, mut h) = match first {
             Some(ExprTok::Atom(e, h)) => (e, h),
             Some(ExprTok::Prefix(op, ospan)) => {
                 let bp = if op == UnOp::Not { 3 } else { 7 };
-                let (e, h) = self.climb(toks, pos, bp, span)?;
+                let (e, h) = self.climb(toks, pos, bp, span, level + 1)?;
                 let h = self.height(h + 1, span)?;
                 let espan = ospan.to(e.span);
                 (
@@ -1283,7 +1286,7 @@ impl<'c, 's> Builder<'c, 's> {
             }
             let _ = ospan;
             *pos += 1;
-            let (rhs, rh) = self.climb(toks, pos, bp + 1, span)?;
+            let (rhs, rh) = self.climb(toks, pos, bp + 1, span, level + 1)?;
             h = self.height(h.max(rh) + 1, span)?;
             let espan = lhs.span.to(rhs.span);
             lhs = Expr {
