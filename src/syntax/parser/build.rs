@@ -234,8 +234,15 @@ impl<'c, 's> Builder<'c, 's> {
                     for r in kids(k) {
                         match r.as_rule() {
                             Rule::day_spec => {
-                                let dspan = self.span(&r);
-                                let mut ws = kids(r).map(|w| weekday(w.as_str()));
+                                // The span runs from the first to the last weekday: a
+                                // non-atomic rule's own span would include the space
+                                // skipped before a missing `-weekday`.
+                                let inner: Vec<_> = kids(r.clone()).collect();
+                                let dspan = match (inner.first(), inner.last()) {
+                                    (Some(a), Some(b)) => self.span(a).to(self.span(b)),
+                                    _ => self.span(&r),
+                                };
+                                let mut ws = inner.iter().map(|w| weekday(w.as_str()));
                                 let from = ws.next().flatten();
                                 let to = ws.next().flatten();
                                 let from = self.need(from, dspan)?;
