@@ -313,7 +313,7 @@ impl Typer<'_> {
         let ExprKind::Str(text) = &value.kind else {
             return;
         };
-        if !text.is_plain() || o.values.iter().any(|v| *v == text.value) {
+        if !text.is_plain() || o.values.contains(&text.value) {
             return;
         }
         let listed = o
