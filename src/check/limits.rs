@@ -486,3 +486,44 @@ impl Limits<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::{Expr, ExprKind};
+
+    #[test]
+    fn lengths_count_characters_of_the_literal_parts() {
+        let t = Text {
+            value: "Olá {contact.name}!".into(),
+            parts: vec![
+                TextPart::Lit("Olá ".into()),
+                TextPart::Interp(Expr {
+                    kind: ExprKind::Now,
+                    span: Span::default(),
+                }),
+                TextPart::Lit("!".into()),
+            ],
+            span: Span::default(),
+        };
+        assert_eq!(literal_len(&t), (5, true));
+    }
+
+    #[test]
+    fn choices_become_radio_buttons_up_to_twenty_options() {
+        let opts = |n: usize| {
+            FieldKind::Choice(
+                (0..n)
+                    .map(|i| Text {
+                        value: i.to_string(),
+                        parts: Vec::new(),
+                        span: Span::default(),
+                    })
+                    .collect(),
+            )
+        };
+        assert_eq!(component_of(&opts(20)).name, RADIO.name);
+        assert_eq!(component_of(&opts(21)).name, DROPDOWN.name);
+        assert_eq!(component_of(&FieldKind::YesNo).label_max, 120);
+    }
+}

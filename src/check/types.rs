@@ -688,3 +688,140 @@ impl Typer<'_> {
         self.diags.push(d);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::symbols::FieldInfo;
+    use crate::syntax::ast::{ClockLit, DurationLit, Ident, Text, TextPart};
+
+    fn sp() -> Span {
+        Span::default()
+    }
+
+    fn e(kind: ExprKind) -> Expr {
+        Expr { kind, span: sp() }
+    }
+
+    fn path(p: &str) -> Expr {
+        e(ExprKind::Path(
+            p.split('.')
+                .map(|n| Ident {
+                    name: n.into(),
+                    span: sp(),
+                })
+                .collect(),
+        ))
+    }
+
+    fn s(v: &str) -> Expr {
+        e(ExprKind::Str(Text {
+            value: v.into(),
+            parts: vec![TextPart::Lit(v.into())],
+            span: sp(),
+        }))
+    }
+
+    fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
+        e(ExprKind::Binary {
+            op,
+            lhs: Box::new(l),
+            rhs: Box::new(r),
+        })
+    }
+
+    fn syms() -> Symbols {
+        let mut syms = Symbols::default();
+        let field = |name: &str, kind: FieldKind| FieldInfo {
+            name: name.into(),
+            kind,
+            span: sp(),
+            form: None,
+        };
+        syms.fields.insert(
+            "quantity".into(),
+            field("quantity", FieldKind::Number { range: None }),
+        );
+        let opts = ["low", "normal", "high"]
+            .map(|o| Text {
+                value: o.into(),
+                parts: vec![TextPart::Lit(o.into())],
+                span: sp(),
+            })
+            .to_vec();
+        syms.fields
+            .insert("urgency".into(), field("urgency", FieldKind::Choice(opts)));
+        syms
+    }
+
+    /// The codes reported while typing `expr` as a condition.
+    fn codes_of(expr: &Expr) -> Vec<Diagnostic> {
+        let syms = syms();
+        let mut t = Typer {
+            syms: &syms,
+            diags: Vec::new(),
+        };
+        t.expect_bool(expr, "a condition");
+        t.diags
+    }
+
+    #[test]
+    fn number_compared_with_text_is_a_mismatch() {
+        let d = codes_of(&bin(BinOp::Eq, path("quantity"), s("10")));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, codes::TYPE_MISMATCH);
+        assert_eq!(d[0].message, "cannot compare a number with text");
+    }
+
+    #[test]
+    fn choice_literal_outside_options_suggests_the_closest() {
+        let d = codes_of(&bin(BinOp::Eq, path("urgency"), s("hihg")));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, codes::NOT_A_CHOICE);
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `high`?"));
+        assert!(codes_of(&bin(BinOp::Eq, s("low"), path("urgency"))).is_empty());
+    }
+
+    #[test]
+    fn dates_and_moments_move_by_durations() {
+        let dur = |secs| {
+            e(ExprKind::Duration(DurationLit {
+                seconds: secs,
+                span: sp(),
+            }))
+        };
+        let since_opened = bin(BinOp::Sub, e(ExprKind::Now), path("card.opened_at"));
+        assert!(codes_of(&bin(BinOp::Gt, since_opened, dur(3600))).is_empty());
+        let later = bin(BinOp::Add, e(ExprKind::Today), dur(86400));
+        assert!(codes_of(&bin(BinOp::Lt, later, e(ExprKind::Today))).is_empty());
+        let clock = e(ExprKind::Clock(ClockLit {
+            hour: 18,
+            minute: 0,
+            span: sp(),
+        }));
+        assert!(codes_of(&bin(BinOp::Ge, e(ExprKind::Now), clock)).is_empty());
+        let bad = bin(BinOp::Add, e(ExprKind::Today), e(ExprKind::Today));
+        assert_eq!(codes_of(&bin(BinOp::Eq, bad, e(ExprKind::Today))).len(), 1);
+    }
+
+    #[test]
+    fn contains_and_in_check_their_operands() {
+        assert!(codes_of(&bin(BinOp::Contains, path("contact.tags"), s("vip"))).is_empty());
+        let d = codes_of(&bin(BinOp::In, path("contact.country"), s("BR")));
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("`in` needs a list"));
+        let list = e(ExprKind::List(vec![s("low"), s("medium")]));
+        let d = codes_of(&bin(BinOp::In, path("urgency"), list));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, codes::NOT_A_CHOICE);
+    }
+
+    #[test]
+    fn unknown_names_are_not_reported_twice() {
+        assert!(codes_of(&bin(BinOp::Eq, path("nosuch"), s("x"))).is_empty());
+        assert!(codes_of(&path("nosuch")).is_empty());
+        let d = codes_of(&path("contact.name"));
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("must be yes or no"));
+    }
+}

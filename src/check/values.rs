@@ -509,3 +509,30 @@ impl Values<'_> {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_problems_are_one_line() {
+        let err = regex::Regex::new("pedido (\\d+").err();
+        let said = err.as_ref().map(regex_problem);
+        assert_eq!(said.as_deref(), Some("unclosed group"));
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        let d = |year, month, day| DateLit {
+            year,
+            month,
+            day,
+            span: Span::default(),
+        };
+        assert!(civil(&d(2028, 2, 29)).is_some());
+        assert!(civil(&d(2026, 2, 29)).is_none());
+        assert!(civil(&d(2026, 13, 1)).is_none());
+        assert!(civil(&d(i32::MAX, 1, 1)).is_none());
+        assert!(civil(&d(2026, u32::MAX, 1)).is_none());
+    }
+}
