@@ -311,7 +311,7 @@ impl Limits<'_> {
                     )
                     .with_secondary(first.span, "first here")
                     .with_note(format!(
-                        "WhatsApp requires every {what} title of a message to be unique, and the answer could not tell them apart"
+                        "WhatsApp requires the {what} titles of a message to be unique; we compare them without regard to case"
                     ))
                     .with_help(format!("remove one {what} or rename it")),
                 );

@@ -69,21 +69,27 @@ impl<'a> Resolver<'a> {
             return true;
         }
         let noun = kind.noun();
+        // "hours" is its own plural: say "hours declaration" where a singular is needed.
+        let one = if kind == DeclKind::Hours {
+            "hours declaration"
+        } else {
+            noun
+        };
         let names = self.syms.names(kind);
         let help = did_you_mean(&id.name, names.iter().copied())
             .map(|s| format!("did you mean `{s}`?"))
             .unwrap_or_else(|| declare_hint(kind, &id.name));
         let note = if names.is_empty() {
-            format!("this script declares no {noun}")
+            format!("this script declares no {one}")
         } else {
-            format!("names are case-sensitive; every {noun} must be declared in this script")
+            format!("names are case-sensitive; every {one} used must be declared in this script")
         };
         self.diags.push(
             Diagnostic::new(
                 codes::UNKNOWN_NAME,
                 format!("unknown {noun} `{}`", id.name),
                 id.span,
-                format!("no {noun} has this name"),
+                format!("no {one} has this name"),
             )
             .with_note(note)
             .with_help(help),
@@ -302,9 +308,9 @@ impl<'a> Resolver<'a> {
                     handler.body.span,
                     "nothing happens here",
                 )
-                .with_secondary(handler.trigger.span, "this trigger is taken")
+                .with_secondary(handler.trigger.span, "this trigger takes the event")
                 .with_note(
-                    "the handler takes the event and answers nothing, so no later handler sees it",
+                    "the handler takes the event and does nothing: no later handler sees it, and the customer hears nothing",
                 )
                 .with_help(
                     "write `ignore` inside the braces to stay silent on purpose, or add actions",
@@ -484,9 +490,10 @@ impl<'a> Resolver<'a> {
             }
             // `contact has tag "vip"`: here `contact` stands alone on purpose.
             ExprKind::HasTag { subject, .. } => {
-                let bare_contact = matches!(&subject.kind, ExprKind::Path(p)
-                    if p.len() == 1 && p.first().is_some_and(|i| i.name == "contact"));
-                if !bare_contact {
+                // `card has tag` is a type error, reported once by the types pass.
+                let bare_root = matches!(&subject.kind, ExprKind::Path(p)
+                    if p.len() == 1 && p.first().is_some_and(|i| ROOTS.contains(&i.name.as_str())));
+                if !bare_root {
                     self.expr(subject);
                 }
                 return;

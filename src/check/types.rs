@@ -95,6 +95,26 @@ impl Ty {
     }
 }
 
+/// The operator as written, for messages.
+fn op_word(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Or => "or",
+        BinOp::And => "and",
+        BinOp::Eq => "==",
+        BinOp::Ne => "!=",
+        BinOp::Lt => "<",
+        BinOp::Le => "<=",
+        BinOp::Gt => ">",
+        BinOp::Ge => ">=",
+        BinOp::Contains => "contains",
+        BinOp::In => "in",
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+    }
+}
+
 /// The type of a declared field's values.
 pub(crate) fn field_ty(name: &str, kind: &FieldKind, decl: Span) -> Ty {
     match kind {
@@ -224,7 +244,9 @@ impl Typer<'_> {
                 let have = self.infer(value);
                 if let Some(info) = self.syms.fields.get(&field.name) {
                     let want = field_ty(&info.name, &info.kind, info.span);
-                    self.expect_value(&want, value, &have, &format!("field `{}`", field.name));
+                    let what = format!("field `{}`", field.name);
+                    let rule = "`set` gives a field a value of its own type";
+                    self.expect_value(&want, value, &have, &what, rule);
                 }
                 return;
             }
@@ -251,7 +273,8 @@ impl Typer<'_> {
                     if let Some(info) = self.syms.fields.get(&entry.key.name) {
                         let want = field_ty(&info.name, &info.kind, info.span);
                         let what = format!("input `{}`", entry.key.name);
-                        self.expect_value(&want, &entry.value, &have, &what);
+                        let rule = "a submitted value has the type of its input";
+                        self.expect_value(&want, &entry.value, &have, &what, rule);
                     }
                 }
             }
@@ -260,7 +283,7 @@ impl Typer<'_> {
     }
 
     /// Reports a value of the wrong type for a field, or a choice that is not an option.
-    fn expect_value(&mut self, want: &Ty, value: &Expr, have: &Ty, what: &str) {
+    fn expect_value(&mut self, want: &Ty, value: &Expr, have: &Ty, what: &str, rule: &str) {
         if !want.agrees(have) {
             let mut d = Diagnostic::new(
                 codes::TYPE_MISMATCH,
@@ -268,7 +291,7 @@ impl Typer<'_> {
                 value.span,
                 format!("this is {}", have.name()),
             )
-            .with_note(format!("{what} only takes {}", want.plural()));
+            .with_note(rule.to_string());
             if let Ty::OneOf(o) = want
                 && let Some(decl) = o.decl
             {
@@ -364,7 +387,7 @@ impl Typer<'_> {
             ExprKind::Path(path) => path_ty(path, self.syms),
             ExprKind::List(items) => self.list(items),
             ExprKind::Unary { op, expr } => self.unary(*op, expr, e.span),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
             ExprKind::HasTag { subject, .. } => {
                 let is_contact = matches!(&subject.kind, ExprKind::Path(p)
                     if p.len() == 1 && p.first().is_some_and(|i| i.name == "contact"));
@@ -478,7 +501,7 @@ impl Typer<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> Ty {
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Ty {
         let l = self.infer(lhs);
         let r = self.infer(rhs);
         match op {
@@ -506,7 +529,7 @@ impl Typer<'_> {
                     self.check_choice(&l, rhs);
                     self.check_choice(&r, lhs);
                 } else {
-                    self.report_compare(op, lhs, &l, rhs, &r, span);
+                    self.report_compare(op, lhs, &l, rhs, &r);
                 }
                 Ty::Bool
             }
@@ -521,14 +544,14 @@ impl Typer<'_> {
                 // flow's time zone: `now >= 18:00`.
                 let time_of_day = matches!((&l, &r), (Ty::Time, Ty::Clock) | (Ty::Clock, Ty::Time));
                 if !(l.agrees(&r) || time_of_day) {
-                    self.report_compare(op, lhs, &l, rhs, &r, span);
+                    self.report_compare(op, lhs, &l, rhs, &r);
                 } else {
                     for (side, ty) in [(lhs, &l), (rhs, &r)] {
                         if !ordered(ty) {
                             let d = self
                                 .mismatch(
                                     side.span,
-                                    format!("{} cannot be ordered", ty.plural()),
+                                    format!("`{}` does not order {}", op_word(op), ty.name()),
                                     format!("this is {}", ty.name()),
                                 )
                                 .with_note("`<`, `<=`, `>` and `>=` compare numbers, dates, times and durations")
@@ -545,12 +568,12 @@ impl Typer<'_> {
                     Ty::Unknown => {}
                     Ty::Text | Ty::OneOf(_) => {
                         if !r.agrees(&Ty::Text) {
-                            self.report_compare(op, lhs, &l, rhs, &r, span);
+                            self.report_compare(op, lhs, &l, rhs, &r);
                         }
                     }
                     Ty::List(item) => {
                         if !item.agrees(&r) {
-                            self.report_compare(op, lhs, &l, rhs, &r, span);
+                            self.report_compare(op, lhs, &l, rhs, &r);
                         } else {
                             self.check_choice(item, rhs);
                         }
@@ -574,7 +597,7 @@ impl Typer<'_> {
                     Ty::Unknown => {}
                     Ty::List(item) => {
                         if !item.agrees(&l) {
-                            self.report_compare(op, lhs, &l, rhs, &r, span);
+                            self.report_compare(op, lhs, &l, rhs, &r);
                         } else if let ExprKind::List(items) = &rhs.kind {
                             for item in items {
                                 self.check_choice(&l, item);
@@ -596,12 +619,12 @@ impl Typer<'_> {
                 Ty::Bool
             }
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
-                self.arithmetic(op, lhs, &l, rhs, &r, span)
+                self.arithmetic(op, lhs, &l, rhs, &r)
             }
         }
     }
 
-    fn arithmetic(&mut self, op: BinOp, lhs: &Expr, l: &Ty, rhs: &Expr, r: &Ty, span: Span) -> Ty {
+    fn arithmetic(&mut self, op: BinOp, lhs: &Expr, l: &Ty, rhs: &Expr, r: &Ty) -> Ty {
         use Ty::*;
         let additive = matches!(op, BinOp::Add | BinOp::Sub);
         let result = match (l, r) {
@@ -627,12 +650,11 @@ impl Typer<'_> {
         };
         let d = self
             .mismatch(
-                span,
+                rhs.span,
                 format!("cannot compute {} `{sym}` {}", l.name(), r.name()),
-                format!("`{sym}` is not defined for these values"),
+                format!("this is {}", r.name()),
             )
             .with_secondary(lhs.span, format!("this is {}", l.name()))
-            .with_secondary(rhs.span, format!("this is {}", r.name()))
             .with_note("arithmetic works on numbers; dates and moments move by durations (`today + 3d`, `now - 2h`)")
             .with_help(if l.is_texty() || r.is_texty() {
                 "to join texts, interpolate them in a string: `\"{a} {b}\"`"
@@ -643,17 +665,7 @@ impl Typer<'_> {
         Unknown
     }
 
-    fn report_compare(&mut self, op: BinOp, lhs: &Expr, l: &Ty, rhs: &Expr, r: &Ty, span: Span) {
-        let word = match op {
-            BinOp::Contains => "contains",
-            BinOp::In => "in",
-            BinOp::Eq => "==",
-            BinOp::Ne => "!=",
-            BinOp::Lt => "<",
-            BinOp::Le => "<=",
-            BinOp::Gt => ">",
-            _ => ">=",
-        };
+    fn report_compare(&mut self, op: BinOp, lhs: &Expr, l: &Ty, rhs: &Expr, r: &Ty) {
         let (message, note) = match op {
             BinOp::Contains => (
                 format!("{} cannot contain {}", l.name(), r.name()),
@@ -669,9 +681,8 @@ impl Typer<'_> {
             ),
         };
         let d = self
-            .mismatch(span, message, format!("`{word}` between different types"))
+            .mismatch(rhs.span, message, format!("this is {}", r.name()))
             .with_secondary(lhs.span, format!("this is {}", l.name()))
-            .with_secondary(rhs.span, format!("this is {}", r.name()))
             .with_note(note)
             .with_help(match (l, r) {
                 (Ty::Number, t) | (t, Ty::Number) if t.is_texty() => {

@@ -220,7 +220,10 @@ impl Values<'_> {
             format!("`{what} {}` cannot work", n.value),
             label,
             &format!("`{what}` counts, so it is a whole number of at least 1"),
-            &format!("write e.g. `{what} 3`"),
+            &format!(
+                "write e.g. `{what} {}`",
+                if what == "budget" { 200 } else { 3 }
+            ),
         );
     }
 
@@ -355,9 +358,15 @@ impl Values<'_> {
                         if (rule.from.hour, rule.from.minute) == (rule.to.hour, rule.to.minute) {
                             let days = rule
                                 .days
-                                .first()
-                                .map(|d| weekday_name(d.from))
-                                .unwrap_or("mon");
+                                .iter()
+                                .map(|d| match d.to {
+                                    Some(to) => {
+                                        format!("{}-{}", weekday_name(d.from), weekday_name(to))
+                                    }
+                                    None => weekday_name(d.from).to_string(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ");
                             self.impossible(
                                 rule.from.span.to(rule.to.span),
                                 format!("`{0}-{0}` opens for no time", clock_text(&rule.from)),
@@ -487,7 +496,7 @@ impl Values<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let help = if want == 0 {
-            format!("write `reply template {}` without arguments", name.name)
+            format!("remove the arguments after `{}`", name.name)
         } else if got == 0 && label.starts_with("`window") {
             "use a template without parameters as the window template".to_string()
         } else {
