@@ -100,7 +100,7 @@ impl<'a> Resolver<'a> {
     fn item(&mut self, item: &Item) {
         match item {
             Item::Flow(flow) => {
-                self.plain(&flow.name, "the flow name");
+                self.plain(&flow.name, "flow names");
                 for s in &flow.settings {
                     match &s.kind {
                         FlowSettingKind::Start(id) => {

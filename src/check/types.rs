@@ -287,7 +287,7 @@ impl Typer<'_> {
         if !want.agrees(have) {
             let mut d = Diagnostic::new(
                 codes::TYPE_MISMATCH,
-                format!("{what} holds {}, not {}", want.name(), have.name()),
+                format!("{what} takes {}, not {}", want.name(), have.name()),
                 value.span,
                 format!("this is {}", have.name()),
             )
@@ -349,7 +349,7 @@ impl Typer<'_> {
             codes::NOT_A_CHOICE,
             format!("`{}` is not one of {}", text.value, o.what),
             value.span,
-            "never equal to any allowed value",
+            "not one of the allowed values",
         )
         .with_note(if listed.is_empty() {
             format!("{} are empty", o.what)
