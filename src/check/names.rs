@@ -699,3 +699,62 @@ fn action_word(kind: &ActionKind) -> &'static str {
         ActionKind::If { .. } => "if",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::span::FileId;
+
+    /// Codes and messages of the checker's findings for a script.
+    fn findings(src: &str) -> Vec<(&'static str, String)> {
+        let parsed = crate::syntax::parse(FileId(0), src);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        crate::check::check(&parsed.file)
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.code.as_str(), d.message))
+            .collect()
+    }
+
+    const HEAD: &str = "flow \"T\" { timezone \"UTC\" }\n";
+
+    #[test]
+    fn tests_do_not_make_a_declaration_used_but_forms_do() {
+        let src = format!(
+            "{HEAD}field order: text\nform f \"F\" {{ screen \"S\" {{ day: date \"Day\" }} }}\n\
+             stage s {{ on enter {{ reply form f \"Pick\" }} otherwise {{ close }} }}\n\
+             test \"t\" {{ expect field order == \"x\" }}\n"
+        );
+        let unused: Vec<_> = findings(&src)
+            .into_iter()
+            .filter(|(c, _)| *c == "W0601")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(unused, ["unused field `order`"]);
+    }
+
+    #[test]
+    fn tags_of_something_else_than_the_contact_are_reported_once() {
+        let src = format!(
+            "{HEAD}stage s {{ on message when card has tag \"x\" {{ close }} otherwise {{ close }} }}\n"
+        );
+        let codes: Vec<_> = findings(&src)
+            .into_iter()
+            .map(|(c, _)| c)
+            .filter(|c| c.starts_with("E02") || c.starts_with("E03"))
+            .collect();
+        assert_eq!(codes, ["E0301"]);
+    }
+
+    #[test]
+    fn dead_actions_are_reported_once_per_block() {
+        let src = format!(
+            "{HEAD}stage s {{ on enter {{ close; reply \"a\"; reply \"b\" }} otherwise {{ close }} }}\n"
+        );
+        let found: Vec<_> = findings(&src)
+            .into_iter()
+            .filter(|(c, _)| *c == "E0205")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(found, ["`reply` after `close` never runs"]);
+    }
+}
