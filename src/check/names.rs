@@ -581,8 +581,8 @@ impl<'a> Resolver<'a> {
                 ),
                 Some(_) => {
                     if let Some(extra) = path.get(3) {
-                        let owner =
-                            format!("`contact.attr.{}` has no properties", path_text(&path[..3]));
+                        let attr = path_text(path.get(..3).unwrap_or(path));
+                        let owner = format!("`{attr}` has no properties");
                         self.no_more(path, 3, extra, &owner);
                     }
                 }
