@@ -34,61 +34,46 @@ const OPTION_TITLE_MAX: usize = 30;
 /// A choice with this many options or fewer becomes radio buttons, more a dropdown.
 const RADIO_MAX_OPTIONS: usize = 20;
 
-/// One WhatsApp Flows component a form input turns into, with its limits (§5.4).
+/// One WhatsApp Flows component a form input turns into, with its limits.
 struct Component {
+    /// The component's `type` in Flow JSON.
+    flows_type: &'static str,
+    /// How messages call it.
     name: &'static str,
     label_max: usize,
-    /// Allowed number of options, for components that have them.
+    /// Allowed number of options (min, max), for components that have them.
     options: Option<(usize, usize)>,
     /// How many of this component one screen may hold.
     per_screen: Option<usize>,
 }
 
-/// The per-component limits, from §5.4 of `whatsapp-cloud-api.md` (Meta's component
-/// reference): text/number/email/phone inputs are `TextInput`, dates `DatePicker`,
-/// yes/no `OptIn`, choices `RadioButtonsGroup` (up to 20 options) or `Dropdown`.
-const TEXT_INPUT: Component = Component {
-    name: "text input",
-    label_max: 20,
-    options: None,
-    per_screen: None,
-};
-const RADIO: Component = Component {
-    name: "radio button group",
-    label_max: 30,
-    options: Some((1, 20)),
-    per_screen: None,
-};
-const DROPDOWN: Component = Component {
-    name: "dropdown",
-    label_max: 20,
-    options: Some((1, 200)),
-    per_screen: None,
-};
-const DATE_PICKER: Component = Component {
-    name: "date picker",
-    label_max: 40,
-    options: None,
-    per_screen: None,
-};
-const OPT_IN: Component = Component {
-    name: "opt-in checkbox",
-    label_max: 120,
-    options: None,
-    per_screen: Some(5),
-};
+/// The per-component limits of WhatsApp Flows, from §5.4 of `whatsapp-cloud-api.md`
+/// (Meta's component reference). Text, number, email and phone inputs become a
+/// `TextInput`, dates a `DatePicker`, yes/no an `OptIn`, and choices a
+/// `RadioButtonsGroup` (up to 20 options) or else a `Dropdown`.
+#[rustfmt::skip]
+const COMPONENTS: [Component; 5] = [
+    Component { flows_type: "TextInput",         name: "text input",         label_max: 20,  options: None,           per_screen: None },
+    Component { flows_type: "RadioButtonsGroup", name: "radio button group", label_max: 30,  options: Some((1, 20)),  per_screen: None },
+    Component { flows_type: "Dropdown",          name: "dropdown",           label_max: 20,  options: Some((1, 200)), per_screen: None },
+    Component { flows_type: "DatePicker",        name: "date picker",        label_max: 40,  options: None,           per_screen: None },
+    Component { flows_type: "OptIn",             name: "opt-in checkbox",    label_max: 120, options: None,           per_screen: Some(5) },
+];
 
 /// The component a field of this kind becomes in a form.
 fn component_of(kind: &FieldKind) -> &'static Component {
-    match kind {
+    let flows_type = match kind {
         FieldKind::Text { .. } | FieldKind::Number { .. } | FieldKind::Email | FieldKind::Phone => {
-            &TEXT_INPUT
+            "TextInput"
         }
-        FieldKind::Date { .. } => &DATE_PICKER,
-        FieldKind::YesNo => &OPT_IN,
-        FieldKind::Choice(options) if options.len() <= RADIO_MAX_OPTIONS => &RADIO,
-        FieldKind::Choice(_) => &DROPDOWN,
-    }
+        FieldKind::Date { .. } => "DatePicker",
+        FieldKind::YesNo => "OptIn",
+        FieldKind::Choice(options) if options.len() <= RADIO_MAX_OPTIONS => "RadioButtonsGroup",
+        FieldKind::Choice(_) => "Dropdown",
+    };
+    let found = COMPONENTS.iter().find(|c| c.flows_type == flows_type);
+    // Every type named above is in the table; a text input is the safe fallback.
+    found.unwrap_or(&COMPONENTS[0])
 }
 
 /// Characters of the literal parts of a string, and whether it interpolates.
@@ -422,7 +407,7 @@ impl Limits<'_> {
                 };
                 let Some(kind) = kind else { continue };
                 let component = component_of(kind);
-                if std::ptr::eq(component, &OPT_IN) {
+                if component.flows_type == "OptIn" {
                     opt_ins += 1;
                     if let Some(max) = component.per_screen
                         && opt_ins == max + 1
@@ -522,8 +507,8 @@ mod tests {
                     .collect(),
             )
         };
-        assert_eq!(component_of(&opts(20)).name, RADIO.name);
-        assert_eq!(component_of(&opts(21)).name, DROPDOWN.name);
+        assert_eq!(component_of(&opts(20)).flows_type, "RadioButtonsGroup");
+        assert_eq!(component_of(&opts(21)).flows_type, "Dropdown");
         assert_eq!(component_of(&FieldKind::YesNo).label_max, 120);
     }
 }
