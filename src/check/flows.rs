@@ -74,6 +74,16 @@ impl Widget {
         }
     }
 
+    /// Most characters of the component's `label`.
+    pub fn label_max(self) -> usize {
+        match self {
+            Widget::TextInput(_) | Widget::TextArea | Widget::Dropdown => 20,
+            Widget::RadioButtonsGroup => 30,
+            Widget::DatePicker => 40,
+            Widget::OptIn => 120,
+        }
+    }
+
     /// Whether the component shows a `helper-text` (where the `invalid` message goes).
     pub fn has_helper_text(self) -> bool {
         matches!(
@@ -105,6 +115,19 @@ pub fn widget_for(kind: &FieldKind) -> Widget {
         }
         FieldKind::Choice(_) => Widget::Dropdown,
         FieldKind::YesNo => Widget::OptIn,
+    }
+}
+
+/// The type keyword of a field kind, as scripts write it.
+pub fn kind_name(kind: &FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text { .. } => "text",
+        FieldKind::Number { .. } => "number",
+        FieldKind::Email => "email",
+        FieldKind::Phone => "phone",
+        FieldKind::Date { .. } => "date",
+        FieldKind::Choice(_) => "choice",
+        FieldKind::YesNo => "yesno",
     }
 }
 
@@ -219,15 +242,23 @@ pub fn screen_ids(form: &ast::FormDecl) -> Vec<String> {
 }
 
 pub(crate) fn run(cx: &mut Cx) {
-    let mut found = Vec::new();
-    for item in &cx.file.items {
-        if let Item::Form(form) = item {
-            check_form(cx.file, cx.syms, form, &mut found);
-        }
-    }
-    for d in found {
+    for d in check_file(cx.file, cx.syms) {
         cx.report(d);
     }
+}
+
+/// Every Flow JSON rule of every form. A field declaration used by several inputs is
+/// reported once, at its first use.
+pub fn check_file(file: &ast::File, syms: &Symbols) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for item in &file.items {
+        if let Item::Form(form) = item {
+            check_form(file, syms, form, &mut found);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|d| seen.insert((d.message.clone(), d.primary.span)));
+    found
 }
 
 /// Every Flow JSON rule of one form, as diagnostics.
@@ -237,21 +268,9 @@ pub fn check_form(
     form: &ast::FormDecl,
     out: &mut Vec<Diagnostic>,
 ) {
-    if form.screens.is_empty() {
-        out.push(
-            Diagnostic::new(
-                codes::FORM_LIMIT,
-                format!("form `{}` has no screen", form.name.name),
-                form.name.span,
-                "this form",
-            )
-            .with_note("a WhatsApp Flow needs a terminal screen whose footer completes the flow")
-            .with_help("add a `screen \"Title\" { ... }` with the inputs to collect"),
-        );
-        return;
-    }
+    // A form without screens is the limits pass's finding; there is nothing to map.
     let ids = screen_ids(form);
-    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, &ast::Text> = BTreeMap::new();
     for (screen, id) in form.screens.iter().zip(&ids) {
         if id == RESERVED_SCREEN_ID {
             out.push(
@@ -269,6 +288,11 @@ pub fn check_form(
             );
         }
         if let Some(first) = seen.get(id.as_str()) {
+            // Identical titles are the limits pass's finding; here, different titles
+            // that fold to the same id.
+            if first.value == screen.title.value {
+                continue;
+            }
             out.push(
                 Diagnostic::new(
                     codes::FORM_LIMIT,
@@ -279,7 +303,7 @@ pub fn check_form(
                     screen.title.span,
                     format!("this title also becomes `{id}`"),
                 )
-                .with_secondary(*first, "first screen with this id")
+                .with_secondary(first.span, "first screen with this id")
                 .with_note(
                     "screen ids are the titles' letters upper-cased with underscores \
                      (digits and punctuation drop out), and must be unique in a flow",
@@ -287,14 +311,19 @@ pub fn check_form(
                 .with_help("make the screen titles differ in their letters"),
             );
         } else {
-            seen.insert(id.as_str(), screen.title.span);
+            seen.insert(id.as_str(), &screen.title);
         }
     }
-    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
-    for screen in &form.screens {
+    // Input name -> (screen index, span) of its first use.
+    let mut names: BTreeMap<&str, (usize, Span)> = BTreeMap::new();
+    for (index, screen) in form.screens.iter().enumerate() {
         for input in &screen.inputs {
             let name = input.name.name.as_str();
-            if let Some(first) = names.get(name) {
+            if let Some(&(first_screen, first)) = names.get(name) {
+                // Twice on one screen is the limits pass's finding.
+                if first_screen == index {
+                    continue;
+                }
                 out.push(
                     Diagnostic::new(
                         codes::FORM_LIMIT,
@@ -302,12 +331,13 @@ pub fn check_form(
                         input.name.span,
                         "asked again here",
                     )
-                    .with_secondary(*first, "first asked here")
+                    .with_secondary(first, "first asked here")
                     .with_note("a flow's answer carries one value per input name")
                     .with_help("remove one of the two inputs"),
                 );
+                continue;
             } else {
-                names.insert(name, input.name.span);
+                names.insert(name, (index, input.name.span));
             }
             let Some(resolved) = resolve(file, syms, input) else {
                 continue;
@@ -320,6 +350,32 @@ pub fn check_form(
 fn check_input(r: &ResolvedInput, out: &mut Vec<Diagnostic>) {
     let widget = widget_for(r.kind);
     let name = &r.input.name.name;
+    // A written label is the limits pass's; the label made from a bare name is ours.
+    let len = r.label.chars().count();
+    if r.input.label.is_none() && len > widget.label_max() {
+        let max = widget.label_max();
+        out.push(
+            Diagnostic::new(
+                codes::FORM_LIMIT,
+                format!("the label made from field name `{name}` is too long for a form"),
+                r.input.name.span,
+                format!(
+                    "the label \"{}\" has {len} characters, at most {max}",
+                    r.label
+                ),
+            )
+            .with_note(format!(
+                "a bare input is labelled with its field name, and this input becomes a \
+                 `{}`, whose label WhatsApp Flows limits to {max} characters",
+                widget.type_name()
+            ))
+            .with_help(format!(
+                "give the field a shorter name, or declare it in the form with its own label \
+                 (`{name}: {} \"Short label\"`) instead of at the top level",
+                kind_name(r.kind)
+            )),
+        );
+    }
     let pattern = matches!(
         r.kind,
         FieldKind::Text {
@@ -451,12 +507,7 @@ mod tests {
         let file = File { items, span: sp(0) };
         let mut diags = Vec::new();
         let syms = symbols::collect(&file, &mut diags);
-        let mut out = Vec::new();
-        for item in &file.items {
-            if let Item::Form(form) = item {
-                check_form(&file, &syms, form, &mut out);
-            }
-        }
+        let out = check_file(&file, &syms);
         assert!(out.iter().all(|d| d.code == codes::FORM_LIMIT));
         out.into_iter().map(|d| d.message).collect()
     }
@@ -475,7 +526,15 @@ mod tests {
 
     #[test]
     fn screen_id_rules() {
-        assert_eq!(check(vec![], vec![]), vec!["form `f` has no screen"]);
+        assert_eq!(check(vec![], vec![]), Vec::<String>::new());
+        // Identical titles are reported by the limits pass only.
+        assert_eq!(
+            check(
+                vec![],
+                vec![screen("Step", 60, vec![]), screen("Step", 70, vec![])]
+            ),
+            Vec::<String>::new()
+        );
         assert_eq!(
             check(
                 vec![],
@@ -515,6 +574,13 @@ mod tests {
                 vec![screen("A", 60, vec![bare("order", 61)])]
             ),
             vec!["the `invalid` message of `order` is too long for a form's helper text"]
+        );
+        assert_eq!(
+            check(
+                vec![field("preferred_contact_email", FieldKind::Email, None)],
+                vec![screen("A", 60, vec![bare("preferred_contact_email", 61)])]
+            ),
+            vec!["the label made from field name `preferred_contact_email` is too long for a form"]
         );
         // A choice has no helper text, so a long message does not matter there.
         let choice = FieldKind::Choice(vec![text("a", 2)]);

@@ -5,8 +5,9 @@
 //! gives the same bytes.
 
 use crate::check::Symbols;
+use crate::check::flows;
 use crate::compile::forms;
-use crate::syntax::ast::{self, FieldKind, Item};
+use crate::syntax::ast::{self, Item};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -101,7 +102,7 @@ fn summary(file: &ast::File, syms: &Symbols) -> Value {
         _ => None,
     });
     for (name, info) in &syms.fields {
-        fields.insert(name.clone(), json!(kind_name(&info.kind)));
+        fields.insert(name.clone(), json!(flows::kind_name(&info.kind)));
     }
     let tests = file
         .items
@@ -120,19 +121,6 @@ fn summary(file: &ast::File, syms: &Symbols) -> Value {
         "hours": hours,
         "tests": tests,
     })
-}
-
-/// The type keyword of a field kind.
-pub fn kind_name(kind: &FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text { .. } => "text",
-        FieldKind::Number { .. } => "number",
-        FieldKind::Email => "email",
-        FieldKind::Phone => "phone",
-        FieldKind::Date { .. } => "date",
-        FieldKind::Choice(_) => "choice",
-        FieldKind::YesNo => "yesno",
-    }
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub fn render(g: &Graph) -> String {
             Origin::Stage(s) => quote(s),
             Origin::Anywhere => quote("anywhere:"),
         };
-        let mut attrs = vec![format!("label={}", quote(&e.label))];
+        let mut attrs = vec![format!("label={}", quote(&e.labels.join("\n")))];
         let dim = match &e.from {
             Origin::Stage(s) => g.stage(s).is_some_and(|st| st.unreachable),
             Origin::Anywhere => false,

@@ -67,7 +67,8 @@ pub fn render(g: &Graph) -> String {
             Origin::Anywhere => true,
         };
         let arrow = if dim { "-.->" } else { "-->" };
-        let _ = writeln!(out, "  {from} {arrow}|\"{}\"| {to}", escape(&e.label));
+        let label: Vec<String> = e.labels.iter().map(|l| escape(l)).collect();
+        let _ = writeln!(out, "  {from} {arrow}|\"{}\"| {to}", label.join("<br/>"));
     }
     out.push_str("  classDef unreachable stroke-dasharray: 5 5, color:#888;\n");
     out.push_str("  classDef deadend stroke:#c00, color:#c00;\n");

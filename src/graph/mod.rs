@@ -58,8 +58,9 @@ pub enum Target {
 pub struct Edge {
     pub from: Origin,
     pub to: Target,
-    /// The trigger that takes this edge: `keyword "fatura"`, `after 10m silence`...
-    pub label: String,
+    /// The triggers that take this edge, in source order: `keyword "fatura"`,
+    /// `after 10m silence`...
+    pub labels: Vec<String>,
 }
 
 impl Graph {
@@ -104,13 +105,18 @@ pub fn build(file: &ast::File, syms: &Symbols, src: &str) -> Graph {
                 ActionKind::Handoff(_) => Target::Handoff,
                 _ => return,
             };
-            let edge = Edge {
-                from: from.clone(),
-                to,
-                label: label.clone(),
-            };
-            if !edges.contains(&edge) {
-                edges.push(edge);
+            // One edge per pair of ends, listing every trigger that takes it.
+            match edges.iter_mut().find(|e| e.from == from && e.to == to) {
+                Some(edge) => {
+                    if !edge.labels.contains(&label) {
+                        edge.labels.push(label.clone());
+                    }
+                }
+                None => edges.push(Edge {
+                    from: from.clone(),
+                    to,
+                    labels: vec![label.clone()],
+                }),
             }
         });
     }

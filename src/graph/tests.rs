@@ -98,10 +98,10 @@ fn sample() -> Graph {
 #[test]
 fn edges_carry_their_trigger() {
     let g = sample();
-    let labels: Vec<(&Origin, &Target, &str)> = g
+    let labels: Vec<(&Origin, &Target, String)> = g
         .edges
         .iter()
-        .map(|e| (&e.from, &e.to, e.label.as_str()))
+        .map(|e| (&e.from, &e.to, e.labels.join(" | ")))
         .collect();
     assert_eq!(
         labels,
@@ -109,27 +109,27 @@ fn edges_carry_their_trigger() {
             (
                 &Origin::Stage("entry".into()),
                 &Target::Stage("billing".into()),
-                "keyword \"fatura\", \"boleto\""
+                "keyword \"fatura\", \"boleto\"".to_string()
             ),
             (
                 &Origin::Stage("entry".into()),
                 &Target::Stage("limbo".into()),
-                "button \"Other\""
+                "button \"Other\"".to_string()
             ),
             (
                 &Origin::Stage("billing".into()),
                 &Target::Closed,
-                "after 10m silence"
+                "after 10m silence".to_string()
             ),
             (
                 &Origin::Stage("limbo".into()),
                 &Target::Stage("limbo".into()),
-                "otherwise"
+                "otherwise".to_string()
             ),
             (
                 &Origin::Stage("orphan".into()),
                 &Target::Handoff,
-                "on enter"
+                "on enter".to_string()
             ),
         ]
     );
@@ -174,6 +174,30 @@ fn anywhere_edges_leave_every_stage() {
     );
     let mermaid = mermaid::render(&g);
     assert!(mermaid.contains("anywhere_ -.->|\"keyword #quot;stop#quot;\"| closed_"));
+}
+
+#[test]
+fn triggers_between_the_same_stages_share_one_edge() {
+    let g = graph_of(vec![
+        stage(
+            "entry",
+            vec![
+                handler(TriggerKind::Choice(vec![text("A")]), vec![goto("next")]),
+                handler(TriggerKind::Choice(vec![text("B")]), vec![goto("next")]),
+            ],
+        ),
+        stage(
+            "next",
+            vec![handler(
+                TriggerKind::Enter,
+                vec![act(ActionKind::Close(None))],
+            )],
+        ),
+    ]);
+    assert_eq!(g.edges.len(), 2);
+    assert_eq!(g.edges[0].labels, vec!["choice \"A\"", "choice \"B\""]);
+    assert!(dot::render(&g).contains("[label=\"choice \\\"A\\\"\\nchoice \\\"B\\\"\"]"));
+    assert!(mermaid::render(&g).contains("|\"choice #quot;A#quot;<br/>choice #quot;B#quot;\"|"));
 }
 
 #[test]
