@@ -76,3 +76,26 @@ fn docs_graphs_page_is_up_to_date() {
         "docs/graphs.md is stale: run `WAFL_UPDATE_DOCS=1 cargo test --test graphs`"
     );
 }
+
+/// A script with every kind of mark: an unreachable stage, a dead end, guards, and an
+/// `anywhere` edge.
+const MARKS: &str = r#"
+flow "Marks" { timezone "UTC" }
+stage entry {
+  on keyword "help" when contact has tag "vip" { goto helper }
+  on button "Loop" { goto limbo }
+  after 10m silence { close "idle" }
+  otherwise { reply "Say help." }
+}
+stage helper { on enter { handoff } }
+stage limbo { otherwise { goto limbo } }
+stage orphan { on enter { close } }
+anywhere { on keyword "again" { goto limbo } }
+"#;
+
+#[test]
+fn marks_render_in_dot_and_mermaid() {
+    let g = graph_of(MARKS);
+    insta::assert_snapshot!("marks__dot", graph::dot::render(&g));
+    insta::assert_snapshot!("marks__mermaid", graph::mermaid::render(&g));
+}

@@ -16,7 +16,7 @@ pub fn render(g: &Graph) -> String {
     let _ = writeln!(out, "---\ntitle: \"{title}\"\n---");
     out.push_str("flowchart LR\n");
     if let Some(start) = &g.start {
-        out.push_str("  start_(( ))\n");
+        out.push_str("  start_((\"start\"))\n");
         let _ = writeln!(out, "  start_ --> {}", id(start));
     }
     if g.has_anywhere() {
