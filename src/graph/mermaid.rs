@@ -85,12 +85,15 @@ fn id(stage: &str) -> String {
     format!("s_{stage}")
 }
 
-/// Text inside a Mermaid quoted label: quotes and angle brackets as entity codes.
+/// Text inside a Mermaid quoted label: quotes, angle brackets, `#` (which starts an
+/// entity code) and `|` (which ends an edge label) as entity codes.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            '|' => out.push_str("#124;"),
             '<' => out.push_str("#lt;"),
             '>' => out.push_str("#gt;"),
             '\n' | '\r' => out.push(' '),

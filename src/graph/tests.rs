@@ -224,3 +224,21 @@ fn empty_script_renders_an_empty_graph() {
     assert_eq!(dot::render(&g).lines().count(), 5);
     assert!(mermaid::render(&g).contains("flowchart LR"));
 }
+
+#[test]
+fn mermaid_labels_escape_what_mermaid_reads() {
+    let g = graph_of(vec![stage(
+        "entry",
+        vec![handler(
+            TriggerKind::Regex(RegexLit {
+                source: "a|b#<c>\\d".into(),
+                span: sp(),
+            }),
+            vec![goto("entry")],
+        )],
+    )]);
+    let m = mermaid::render(&g);
+    assert!(m.contains("|\"regex /a#124;b#35;#lt;c#gt;\\d/\"|"), "{m}");
+    let d = dot::render(&g);
+    assert!(d.contains("[label=\"regex /a|b#<c>\\\\d/\"]"), "{d}");
+}
