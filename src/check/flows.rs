@@ -269,6 +269,33 @@ pub fn check_form(
     out: &mut Vec<Diagnostic>,
 ) {
     // A form without screens is the limits pass's finding; there is nothing to map.
+    empty_text(
+        &form.title,
+        "the form title",
+        "it is the heading of every screen",
+        out,
+    );
+    for screen in &form.screens {
+        for input in &screen.inputs {
+            if let Some(label) = &input.label {
+                empty_text(label, "an input label", "every input shows its label", out);
+            }
+            if let Some(ast::FieldType {
+                kind: FieldKind::Choice(options),
+                ..
+            }) = &input.ty
+            {
+                for o in options {
+                    empty_text(
+                        o,
+                        "a choice option",
+                        "each option is a row the customer taps",
+                        out,
+                    );
+                }
+            }
+        }
+    }
     let ids = screen_ids(form);
     let mut seen: BTreeMap<&str, &ast::Text> = BTreeMap::new();
     for (screen, id) in form.screens.iter().zip(&ids) {
@@ -344,6 +371,22 @@ pub fn check_form(
             };
             check_input(&resolved, out);
         }
+    }
+}
+
+/// WhatsApp Flows refuses empty display texts.
+fn empty_text(t: &ast::Text, what: &str, why: &str, out: &mut Vec<Diagnostic>) {
+    if t.value.trim().is_empty() {
+        out.push(
+            Diagnostic::new(
+                codes::FORM_LIMIT,
+                format!("{what} is empty"),
+                t.span,
+                "nothing to show",
+            )
+            .with_note(format!("WhatsApp Flows refuses empty texts, and {why}"))
+            .with_help("write the text to show"),
+        );
     }
 }
 
@@ -581,6 +624,26 @@ mod tests {
                 vec![screen("A", 60, vec![bare("preferred_contact_email", 61)])]
             ),
             vec!["the label made from field name `preferred_contact_email` is too long for a form"]
+        );
+        let choice = FieldKind::Choice(vec![text(" ", 2)]);
+        let mut input = FormInput {
+            name: ident("c", 61),
+            label: Some(text("", 62)),
+            ty: Some(FieldType {
+                kind: choice,
+                span: sp(61),
+            }),
+            optional: false,
+            span: sp(61),
+        };
+        assert_eq!(
+            check(vec![], vec![screen("A", 60, vec![input.clone()])]),
+            vec!["an input label is empty", "a choice option is empty"]
+        );
+        input.label = Some(text("C", 62));
+        assert_eq!(
+            check(vec![], vec![screen("A", 60, vec![input])]),
+            vec!["a choice option is empty"]
         );
         // A choice has no helper text, so a long message does not matter there.
         let choice = FieldKind::Choice(vec![text("a", 2)]);
