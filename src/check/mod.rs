@@ -8,10 +8,13 @@
 pub mod symbols;
 
 mod assign;
+mod graph;
 mod limits;
 mod names;
 mod shadow;
 mod shape;
+#[cfg(test)]
+mod testkit;
 mod totality;
 mod types;
 pub mod walk;
