@@ -111,14 +111,6 @@ impl<'a> Graph<'a> {
         self.index.get(name).copied()
     }
 
-    /// Indices of the edges leaving a stage: its own and every `anywhere` edge.
-    pub fn successors(&self, stage: usize) -> impl Iterator<Item = &Edge> {
-        let own = self.out.get(stage).map(Vec::as_slice).unwrap_or(&[]);
-        own.iter()
-            .filter_map(|&e| self.edges.get(e))
-            .chain(self.edges.iter().filter(|e| e.from == From::Anywhere))
-    }
-
     /// Stages reachable from the start stage by `goto`, as a mask by stage index.
     pub fn reachable(&self) -> Vec<bool> {
         let n = self.stages.len();
