@@ -185,7 +185,7 @@ impl Taken {
         match kind {
             TriggerKind::Keyword(words) => options(h, words, &self.keywords, fold, "keyword"),
             TriggerKind::Button(titles) => options(h, titles, &self.buttons, exact, "button"),
-            TriggerKind::Choice(rows) => options(h, rows, &self.choices, exact, "row"),
+            TriggerKind::Choice(rows) => options(h, rows, &self.choices, exact, "choice"),
             TriggerKind::Regex(re) => self
                 .regexes
                 .get(&re.source)
@@ -277,9 +277,20 @@ impl Taken {
     }
 
     /// Checks handlers in order against what is taken, recording each in turn.
-    fn scan<'h>(&mut self, handlers: impl IntoIterator<Item = &'h Handler>, cx: &mut Cx) {
+    fn scan<'h>(
+        &mut self,
+        handlers: impl IntoIterator<Item = &'h Handler>,
+        in_stage: bool,
+        anywhere: &[Span],
+        cx: &mut Cx,
+    ) {
         for h in handlers {
-            if let Some(f) = self.shadows(h) {
+            if let Some(mut f) = self.shadows(h) {
+                // Moving a stage handler up cannot put it before an `anywhere` one.
+                if in_stage && f.earlier.iter().all(|e| anywhere.contains(e)) {
+                    f.help = "`anywhere` handlers are tried before the stage's own: remove \
+                              this handler, or add a `when` guard to the `anywhere` one";
+                }
                 cx.report(diagnostic(f));
             }
             self.add(h);
@@ -304,10 +315,11 @@ fn diagnostic(f: Finding) -> Diagnostic {
 
 pub(crate) fn run(cx: &mut Cx) {
     let g = Graph::build(cx.file, cx.syms);
+    let anywhere: Vec<Span> = g.anywhere.iter().map(|h| h.trigger.span).collect();
     let mut taken = Taken::default();
-    taken.scan(g.anywhere.iter().copied(), cx);
+    taken.scan(g.anywhere.iter().copied(), false, &anywhere, cx);
     for stage in &g.stages {
-        taken.clone().scan(&stage.handlers, cx);
+        taken.clone().scan(&stage.handlers, true, &anywhere, cx);
     }
 }
 

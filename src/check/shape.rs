@@ -11,10 +11,11 @@
 //! - E0402: a stage from which no path leads to a stage that closes. A stage closes when
 //!   one of its handlers, or any `anywhere` handler, contains `close` or `handoff` (an
 //!   agent resolves a handed-off card).
-//! - E0403: a cycle of unconditional `on enter` moves. An `on enter` handler without a
-//!   `when` guard moves the card at once when a `goto` stands at the top level of its
-//!   block (not inside an `if`, and not after an `ask` or `call`, which wait for an
-//!   answer); a cycle of such moves loops without ever waiting for the customer.
+//! - E0403: a cycle of unconditional `on enter` moves. A stage's first `on enter`
+//!   handler, when it has no `when` guard, moves the card at once if a `goto` stands at
+//!   the top level of its block (not inside an `if`, and not after an `ask` or `call`,
+//!   which wait for an answer); a cycle of such moves loops without ever waiting for the
+//!   customer. Each `goto` of the cycle is labelled.
 
 use super::Cx;
 use super::graph::{From, Graph};
@@ -199,23 +200,24 @@ fn no_way_to_close(cx: &mut Cx, g: &Graph) {
     }
 }
 
-/// The unconditional move of a stage's `on enter` handlers: the first `goto` at the top
-/// level of an unguarded `on enter` block, before any `ask` or `call`.
+/// The unconditional move of a stage's `on enter`: the first `goto` at the top level of
+/// its first `on enter` handler, before any `ask` or `call`. A `when` guard on that
+/// handler makes the move conditional, and a later `on enter` never runs.
 fn enter_move(g: &Graph, stage: usize) -> Option<(usize, Span)> {
     let s = g.stages.get(stage)?;
-    for h in &s.handlers {
-        if h.trigger.kind != TriggerKind::Enter || h.guard.is_some() {
-            continue;
-        }
-        for a in &h.body.actions {
-            match &a.kind {
-                ActionKind::Ask { .. } | ActionKind::Call { .. } => break,
-                ActionKind::Goto(t) => {
-                    // An unknown target ends the move silently (the names pass reports it).
-                    return g.stage(&t.name).map(|to| (to, a.span));
-                }
-                _ => {}
-            }
+    let h = s
+        .handlers
+        .iter()
+        .find(|h| h.trigger.kind == TriggerKind::Enter)?;
+    if h.guard.is_some() {
+        return None;
+    }
+    for a in &h.body.actions {
+        match &a.kind {
+            ActionKind::Ask { .. } | ActionKind::Call { .. } => return None,
+            // An unknown target ends the move silently (the names pass reports it).
+            ActionKind::Goto(t) => return g.stage(&t.name).map(|to| (to, a.span)),
+            _ => {}
         }
     }
     None

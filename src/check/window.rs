@@ -12,8 +12,8 @@
 //!   (and its `else` fallback) is not checked. A path through an `if` keeps the window
 //!   closed only when both branches do.
 //! - A `goto T` run while the window is closed carries that into `T`: the free-form sends
-//!   of `T`'s `on enter` handlers are reported too, and so on through the `goto`s those
-//!   run before any `ask`.
+//!   of `T`'s `on enter` handlers (those that may run: up to the first without a guard)
+//!   are reported too, and so on through the `goto`s those run before any `ask`.
 
 use super::Cx;
 use super::graph::Graph;
@@ -172,12 +172,17 @@ pub(crate) fn run(cx: &mut Cx) {
                 continue;
             };
             let mut found = Found::default();
+            // Entering runs the first `on enter` whose guard holds: any of them up to the
+            // first without a guard.
             for eh in stage
                 .handlers
                 .iter()
                 .filter(|eh| eh.trigger.kind == TriggerKind::Enter)
             {
                 scan(&eh.body, &mut found);
+                if eh.guard.is_none() {
+                    break;
+                }
             }
             for (at, word) in found.sends {
                 out.push(
