@@ -146,3 +146,77 @@ impl<'a> Graph<'a> {
         seen
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use crate::syntax::ast::TriggerKind as T;
+
+    #[test]
+    fn edges_resolve_first_declarations_and_skip_unknown_names() {
+        let f = file(vec![
+            flow(),
+            stage(
+                "a",
+                vec![on(T::Otherwise, vec![goto("b"), goto("nowhere")])],
+            ),
+            stage("b", vec![on(T::Otherwise, vec![goto("a")])]),
+            stage("a", vec![on(T::Otherwise, vec![goto("b")])]),
+            anywhere(vec![on(
+                T::Message,
+                vec![if_(path("x"), vec![goto("b")], None)],
+            )]),
+        ]);
+        let mut sink = Vec::new();
+        let syms = super::super::symbols::collect(&f, &mut sink);
+        let g = Graph::build(&f, &syms);
+        assert_eq!(g.stages.len(), 2);
+        let edges: Vec<(From, usize)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(
+            edges,
+            vec![
+                (From::Stage(0), 1),
+                (From::Stage(1), 0),
+                (From::Anywhere, 1)
+            ]
+        );
+        assert_eq!(g.into[1].len(), 2);
+        assert_eq!(g.reachable(), vec![true, true]);
+    }
+
+    /// A long chain with loops back to the start runs every flow pass without trouble:
+    /// the analyses visit each stage a bounded number of times.
+    #[test]
+    fn long_chains_stay_cheap() {
+        let n = 3000;
+        let mut items = vec![flow(), field("order"), field("email")];
+        for i in 0..n {
+            let next = format!("s{}", (i + 1) % n);
+            items.push(stage(
+                &format!("s{i}"),
+                vec![
+                    on(T::Enter, vec![reply(text("hi"))]),
+                    on(keywords(&["order"]), vec![ask("order", None), goto(&next)]),
+                    on(
+                        keywords(&["mail"]),
+                        vec![if_(
+                            is_set("order", false),
+                            vec![reply(text_with("order"))],
+                            None,
+                        )],
+                    ),
+                    on(T::Otherwise, vec![ask("email", None), goto(&next)]),
+                ],
+            ));
+        }
+        items.push(anywhere(vec![on(keywords(&["bye"]), vec![close()])]));
+        let f = file(items);
+        let checked = super::super::check(&f);
+        assert!(
+            checked.diagnostics.is_empty(),
+            "{:?}",
+            checked.diagnostics.first()
+        );
+    }
+}
