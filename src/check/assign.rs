@@ -407,13 +407,6 @@ pub(crate) fn run(cx: &mut Cx) {
                         e.span,
                         format!("{who} can move the card here without asking for `{name}`"),
                     );
-                } else if Some(s) == start
-                    && let Some(st) = g.stages.get(s)
-                {
-                    d = d.with_secondary(
-                        st.name.span,
-                        "a new card starts in this stage with no field collected",
-                    );
                 }
             }
             None => {

@@ -18,6 +18,7 @@
 use super::Cx;
 use super::graph::Graph;
 use super::totality::{Kind, media_kinds};
+use super::window::duration;
 use crate::diag::{Diagnostic, codes};
 use crate::syntax::ast::{Handler, MediaKind, Text, TriggerKind};
 use crate::syntax::span::Span;
@@ -81,8 +82,8 @@ fn trigger_name(t: &TriggerKind) -> String {
         TriggerKind::Media(m) => format!("`on {}`", media_word(*m)),
         TriggerKind::FormSubmitted(f) => format!("`on form {} submitted`", f.name),
         TriggerKind::When => "`when`".into(),
-        TriggerKind::Silence(_) => "silence timer".into(),
-        TriggerKind::InStage(_) => "stage timer".into(),
+        TriggerKind::Silence(d) => format!("`after {} silence`", duration(d.seconds)),
+        TriggerKind::InStage(d) => format!("`after {} in stage`", duration(d.seconds)),
         TriggerKind::Otherwise => "`otherwise`".into(),
     }
 }
@@ -175,12 +176,15 @@ impl Taken {
             more: Vec::new(),
             earlier: vec![earlier],
             message: format!("{} handler can never fire", trigger_name(kind)),
-            help: "remove this handler, or move it above the one that matches first",
+            help: "remove this handler, or merge its actions into the one that matches first",
         };
         if is_message_trigger(kind)
             && let Some(at) = self.every_message
         {
-            return Some(whole(at, "an earlier handler takes every message"));
+            return Some(Finding {
+                help: "move this handler above the one that matches first, or remove it",
+                ..whole(at, "an earlier handler takes every message")
+            });
         }
         match kind {
             TriggerKind::Keyword(words) => options(h, words, &self.keywords, fold, "keyword"),

@@ -56,7 +56,7 @@ fn no_stages(cx: &mut Cx) {
         .with_note(
             "a card lives in one stage at a time; the first stage declared is where it starts",
         )
-        .with_help("add a stage, e.g. `stage start { otherwise { reply \"Hello!\" } }`"),
+        .with_help("add a stage, e.g. `stage welcome { otherwise { reply \"Hello!\"; close } }`"),
     );
 }
 
@@ -266,6 +266,23 @@ pub(crate) fn enter_cycles(g: &Graph) -> Vec<Vec<(usize, Span)>> {
     cycles
 }
 
+fn moves(from: &str, to: &str) -> String {
+    if from == to {
+        format!("entering `{from}` moves the card back into `{to}` at once")
+    } else {
+        format!("entering `{from}` moves the card to `{to}` at once")
+    }
+}
+
+/// "a, b and c"
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 fn enter_loops(cx: &mut Cx, g: &Graph) {
     for cycle in enter_cycles(g) {
         let name = |s: usize| {
@@ -287,24 +304,13 @@ fn enter_loops(cx: &mut Cx, g: &Graph) {
             if cycle.len() == 1 {
                 format!("stage `{}` enters itself forever", name(first))
             } else {
-                format!("stages {} pass the card around forever", listed.join(", "))
+                format!("stages {} pass the card around forever", join_and(&listed))
             },
             first_span,
-            format!(
-                "entering `{}` moves the card to `{}` at once",
-                name(first),
-                name(target(0))
-            ),
+            moves(name(first), name(target(0))),
         );
         for (k, &(s, span)) in cycle.iter().enumerate().skip(1) {
-            d = d.with_secondary(
-                span,
-                format!(
-                    "entering `{}` moves the card to `{}` at once",
-                    name(s),
-                    name(target(k))
-                ),
-            );
+            d = d.with_secondary(span, moves(name(s), name(target(k))));
         }
         cx.report(
             d.with_note(
@@ -450,7 +456,7 @@ mod tests {
             loops,
             vec![
                 (
-                    "stages `a`, `b`, `c` pass the card around forever".to_string(),
+                    "stages `a`, `b` and `c` pass the card around forever".to_string(),
                     2
                 ),
                 ("stage `s` enters itself forever".to_string(), 0),
