@@ -17,6 +17,7 @@ mod shape;
 mod testkit;
 mod totality;
 mod types;
+mod values;
 pub mod walk;
 mod window;
 
@@ -61,6 +62,7 @@ pub fn check(file: &ast::File) -> Checked {
     };
     names::run(&mut cx);
     types::run(&mut cx);
+    values::run(&mut cx);
     limits::run(&mut cx);
     shape::run(&mut cx);
     totality::run(&mut cx);
