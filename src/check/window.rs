@@ -24,20 +24,20 @@ use crate::syntax::span::Span;
 /// The length of the service window, in seconds.
 pub(crate) const WINDOW_SECS: u64 = 24 * 60 * 60;
 
-/// `90000` → "1d1h": a duration the way scripts write it.
+/// A duration the way scripts tend to write it: whole weeks or days as `2d`, anything
+/// else from hours down (`25h`, `1h30m`), so `after 25h silence` reads back as `25h`.
 pub(crate) fn duration(seconds: u64) -> String {
     if seconds == 0 {
         return "0s".into();
     }
+    let units: &[(&str, u64)] = if seconds % 86_400 == 0 {
+        &[("w", 604_800), ("d", 86_400)]
+    } else {
+        &[("h", 3_600), ("m", 60), ("s", 1)]
+    };
     let mut out = String::new();
     let mut rest = seconds;
-    for (unit, size) in [
-        ("w", 604_800),
-        ("d", 86_400),
-        ("h", 3_600),
-        ("m", 60),
-        ("s", 1),
-    ] {
+    for &(unit, size) in units {
         let n = rest / size;
         if n > 0 {
             out.push_str(&format!("{n}{unit}"));
@@ -59,6 +59,18 @@ fn free_form(a: &Action) -> Option<&'static str> {
         },
         ActionKind::Ask { .. } => Some("ask"),
         _ => None,
+    }
+}
+
+/// Where to point at a send: for an `ask`, from the keyword to the end of its prompt,
+/// leaving out `tries` and the fallback.
+fn send_span(a: &Action) -> Span {
+    match &a.kind {
+        ActionKind::Ask { prompt, .. } if prompt.span.end <= a.span.end => Span {
+            end: prompt.span.end,
+            ..a.span
+        },
+        _ => a.span,
     }
 }
 
@@ -93,7 +105,7 @@ struct Found {
 fn scan(b: &Block, found: &mut Found) -> bool {
     for a in &b.actions {
         if let Some(word) = free_form(a) {
-            found.sends.push((a.span, word));
+            found.sends.push((send_span(a), word));
         }
         match &a.kind {
             // The answer reopens the window, for what follows and for the fallback.
@@ -231,7 +243,8 @@ mod tests {
     #[test]
     fn durations_read_like_the_source() {
         assert_eq!(duration(86_400), "1d");
-        assert_eq!(duration(90_000), "1d1h");
+        assert_eq!(duration(90_000), "25h");
+        assert_eq!(duration(86_400 * 9), "1w2d");
         assert_eq!(duration(5_400), "1h30m");
         assert_eq!(duration(604_800 * 2), "2w");
     }
