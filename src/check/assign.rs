@@ -609,4 +609,75 @@ mod tests {
             "an `anywhere` handler can move the card here without asking for `order`"
         );
     }
+
+    #[test]
+    fn forms_fill_required_inputs_and_calls_fill_saved_fields() {
+        use crate::syntax::ast::{FieldKind, FieldType, FormDecl, FormInput, Screen};
+        let input = |name: &str, optional: bool, typed: bool| FormInput {
+            name: id(name),
+            label: typed.then(|| text(name)),
+            ty: typed.then(|| FieldType {
+                kind: FieldKind::Email,
+                span: sp(),
+            }),
+            optional,
+            span: sp(),
+        };
+        let form = Item::Form(FormDecl {
+            name: id("booking"),
+            title: text("Book"),
+            screens: vec![Screen {
+                title: text("When"),
+                inputs: vec![
+                    input("day", false, true),
+                    input("notes", true, true),
+                    input("email", false, false),
+                ],
+                span: sp(),
+            }],
+            span: sp(),
+        });
+        let call = act(ActionKind::Call {
+            webhook: id("stock"),
+            body: Vec::new(),
+            save: vec![id("order")],
+            timeout: None,
+            // The fallback ends the handler: its `goto` carries nothing saved.
+            fallback: Some(block(vec![reply(text_with("email")), goto("b")])),
+        });
+        let items = with_fields(vec![
+            form,
+            stage(
+                "a",
+                vec![
+                    on(
+                        T::FormSubmitted(id("booking")),
+                        vec![
+                            reply(text_with("day")),
+                            reply(text_with("email")),
+                            reply(text_with("notes")),
+                        ],
+                    ),
+                    on(
+                        T::Otherwise,
+                        vec![call, reply(text_with("order")), goto("b")],
+                    ),
+                ],
+            ),
+            stage("b", vec![on(T::Otherwise, vec![reply(text_with("order"))])]),
+        ]);
+        let d = check_with(items, super::run);
+        let spans: Vec<(String, usize)> = d
+            .iter()
+            .map(|d| (d.message.clone(), d.secondary.len()))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("field `notes` may not be collected here".to_string(), 0),
+                ("field `email` may not be collected here".to_string(), 0),
+                ("field `order` may not be collected here".to_string(), 1),
+            ]
+        );
+    }
 }
