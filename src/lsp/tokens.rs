@@ -3,11 +3,11 @@
 
 use super::LineIndex;
 use crate::check::refs::RefIndex;
+use crate::syntax::lexer::{self, TokenKind};
 use lsp_types::{SemanticToken, SemanticTokenType, SemanticTokensLegend};
 
 /// Token classes, in legend order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[allow(dead_code)] // Every class is in the legend; the lexer-driven ones come next.
 pub(super) enum Class {
     Keyword = 0,
     String = 1,
@@ -82,16 +82,64 @@ pub(super) fn encode(
     out
 }
 
-/// The classified ranges of a text.
+/// The classified ranges of a text: token classes from the logos lexer, refined by the
+/// name index (a keyword-looking word declared as a name is a name).
 pub(super) fn classify(text: &str, refs: &RefIndex) -> Vec<(std::ops::Range<usize>, Class)> {
-    let mut out: Vec<(std::ops::Range<usize>, Class)> = refs
+    let names: std::collections::HashMap<(usize, usize), Class> = refs
         .occurrences
         .iter()
-        .map(|o| (o.span.range(), name_class(o.kind)))
+        .map(|o| {
+            (
+                (o.span.start as usize, o.span.end as usize),
+                name_class(o.kind),
+            )
+        })
         .collect();
-    let _ = text;
+    let mut out = Vec::new();
+    let toks = lexer::tokens(text);
+    for (i, t) in toks.iter().enumerate() {
+        let r = t.range();
+        let class = match t.kind {
+            TokenKind::Keyword | TokenKind::Ident => {
+                if let Some(c) = names.get(&(r.start, r.end)) {
+                    Some(*c)
+                } else if t.kind == TokenKind::Keyword {
+                    Some(Class::Keyword)
+                } else if i > 0 && text.get(r.start - 1..r.start) == Some(".") {
+                    Some(Class::Property)
+                } else {
+                    Some(Class::Variable)
+                }
+            }
+            TokenKind::String => {
+                // The literal parts are strings; names inside `{...}` keep their class.
+                let mut at = r.start;
+                for inner in lexer::interpolations(text, *t) {
+                    out.push((at..inner.start, Class::String));
+                    for o in refs.occurrences.iter().filter(|o| {
+                        inner.start <= o.span.start as usize && o.span.end as usize <= inner.end
+                    }) {
+                        out.push((o.span.range(), name_class(o.kind)));
+                    }
+                    at = inner.end;
+                }
+                out.push((at..r.end, Class::String));
+                None
+            }
+            TokenKind::Number | TokenKind::Duration | TokenKind::Clock | TokenKind::Date => {
+                Some(Class::Number)
+            }
+            TokenKind::Regex => Some(Class::Regexp),
+            TokenKind::Comment => Some(Class::Comment),
+            TokenKind::Operator => Some(Class::Operator),
+            TokenKind::Punct | TokenKind::Whitespace | TokenKind::Error => None,
+        };
+        if let Some(c) = class {
+            out.push((r, c));
+        }
+    }
+    out.retain(|(r, _)| r.start < r.end);
     out.sort_by_key(|(r, _)| (r.start, r.end));
-    out.dedup_by(|b, a| b.0.start < a.0.end);
     out
 }
 
