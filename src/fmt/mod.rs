@@ -74,8 +74,20 @@ fn verify(src: &str, tree: &ast::File, found: &[Comment], out: &str) -> Result<(
     if texts(found) != texts(&comments(out, &again.file)) {
         return Err(FmtError::Unstable("comments were moved or lost".into()));
     }
-    if words(src, found) != words(out, &comments(out, &again.file)) {
-        return Err(FmtError::Unstable("words were changed or lost".into()));
+    let (a, b) = (words(src, found), words(out, &comments(out, &again.file)));
+    if a != b {
+        let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        let near = |s: &str| {
+            s.chars()
+                .skip(at.saturating_sub(20))
+                .take(40)
+                .collect::<String>()
+        };
+        return Err(FmtError::Unstable(format!(
+            "words were changed near `{}` (became `{}`)",
+            near(&a),
+            near(&b)
+        )));
     }
     Ok(())
 }
@@ -109,14 +121,14 @@ pub fn strip_spans(file: &ast::File) -> String {
 }
 
 /// The text without comments, whitespace and the punctuation the printer may add or
-/// drop (`;`, `(`, `)`, `{`, `}`): what must survive formatting unchanged.
+/// drop (`;`, `,`, `(`, `)`, `{`, `}`): what must survive formatting unchanged.
 fn words(src: &str, found: &[Comment]) -> String {
     let mut out = String::with_capacity(src.len());
     let mut at = 0;
     let mut push = |s: &str| {
         out.extend(
             s.chars()
-                .filter(|c| !c.is_whitespace() && !matches!(c, ';' | '(' | ')' | '{' | '}')),
+                .filter(|c| !c.is_whitespace() && !matches!(c, ';' | ',' | '(' | ')' | '{' | '}')),
         )
     };
     for c in found {

@@ -32,7 +32,8 @@ pub(super) fn print(src: &str, file: &ast::File, comments: &[Comment]) -> String
             .iter()
             .filter(|l| l.code)
             .count();
-        let multi = code > 1;
+        // A field whose `invalid` message sits on its own line is not a block.
+        let multi = code > 1 && !matches!(item, Item::Field(_));
         let blank_at = |i: usize, lines: &[Line]| lines.get(i).is_some_and(Line::is_blank);
         if (multi || prev_multi)
             && mark > 0
@@ -178,6 +179,7 @@ impl Printer<'_> {
             code: true,
         });
         self.block_start = false;
+        let end = self.trimmed(Span::new(Default::default(), start, end)).end as usize;
         self.last_end = self.last_end.max(end);
     }
 
@@ -231,13 +233,35 @@ impl Printer<'_> {
             .filter(|s| !s.is_empty() && !s.contains('\n'))
     }
 
+    /// The span without the whitespace and comments a node may end with (a node's span
+    /// can reach past its last token to where the parser looked for an optional part).
+    fn trimmed(&self, span: Span) -> Span {
+        let start = span.start as usize;
+        let mut end = span.end as usize;
+        loop {
+            let kept = self.src.get(start..end).map_or(0, |s| s.trim_end().len());
+            end = start + kept;
+            match self
+                .comments
+                .iter()
+                .find(|c| c.end == end && c.start >= start)
+            {
+                Some(c) => end = c.start,
+                None => break,
+            }
+        }
+        Span::new(span.file, start, end)
+    }
+
     fn one_line(&self, span: Span) -> bool {
+        let span = self.trimmed(span);
         self.src
             .get(span.range())
             .is_some_and(|s| !s.contains('\n'))
     }
 
     fn has_comment(&self, span: Span) -> bool {
+        let span = self.trimmed(span);
         self.comments
             .iter()
             .any(|c| c.start >= span.start as usize && c.start < span.end as usize)
