@@ -852,6 +852,12 @@ pub(super) fn code_actions(
             continue;
         }
         if let Some(name) = d.help.as_deref().and_then(suggestion) {
+            // `contact.nmae` may be labelled at the property alone: replace like with like.
+            let written = text.get(span.range()).unwrap_or("");
+            let name = match name.rsplit_once('.') {
+                Some((_, last)) if !written.contains('.') => last,
+                _ => name,
+            };
             let edit = TextEdit::new(view.doc.index.range(span.range()), name.to_owned());
             out.push(action(
                 &view,
