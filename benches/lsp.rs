@@ -6,11 +6,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-#[path = "../tests/support/gen.rs"]
-mod generate;
 #[path = "../tests/support/lsp_client.rs"]
 #[allow(dead_code)]
 mod client;
+#[path = "../tests/support/gen.rs"]
+mod generate;
 
 fn change_to_diagnostics(c: &mut Criterion) {
     let src = generate::script(2_000);
