@@ -6,5 +6,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod fmt;
+pub mod lsp;
 pub mod session;
 pub mod syntax;

@@ -5,6 +5,7 @@
 //! **Invariant:** checking never fails: it returns the symbol table plus diagnostics,
 //! whatever the tree looks like, and never panics.
 
+pub mod refs;
 pub mod symbols;
 
 mod assign;

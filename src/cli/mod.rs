@@ -2,6 +2,8 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod fmt;
+mod lsp;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Check scripts for errors and warnings, without running them.
     Check(check::CheckArgs),
+    /// Rewrite scripts in the canonical layout (`--check`: list files that would change).
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -42,6 +48,8 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     ExitCode::from(code)
 }
