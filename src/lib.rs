@@ -7,6 +7,8 @@ pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod fmt;
 pub mod graph;
+pub mod lsp;
 pub mod session;
 pub mod syntax;

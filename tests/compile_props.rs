@@ -1,7 +1,7 @@
 //! Property tests of `wafl build` and `wafl graph`'s pure parts: whatever tree the parser
 //! builds from a mangled example, the bundle, the Flow JSON of its forms and both graph
-//! renderings are produced without panicking, and the Flow JSON screen ids follow Meta's
-//! rule (letters and underscores only).
+//! renderings are produced without panicking, the Flow JSON screen ids follow Meta's
+//! rule (letters and underscores only), and the graph marks the stages the checker flags.
 
 use proptest::prelude::*;
 use wafl::compile::bundle;
@@ -67,6 +67,25 @@ fn build_everything(src: &str) {
     let g = graph::build(&a.parsed.file, &a.checked.symbols, src);
     let _ = graph::dot::render(&g);
     let _ = graph::mermaid::render(&g);
+    // Without syntax errors (which hold back cascading findings) the graph's marks are
+    // the checker's E0401 and E0402.
+    if !a.parsed.diagnostics.iter().any(|d| d.is_error()) {
+        for (code, marked) in [
+            ("E0401", g.stages.iter().filter(|s| s.unreachable).count()),
+            ("E0402", g.stages.iter().filter(|s| s.dead_end).count()),
+        ] {
+            let flagged = a
+                .checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.code.as_str() == code)
+                .count();
+            assert_eq!(
+                marked, flagged,
+                "{code} disagrees with the graph on:\n{src}"
+            );
+        }
+    }
 }
 
 proptest! {

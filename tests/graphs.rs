@@ -99,3 +99,48 @@ fn marks_render_in_dot_and_mermaid() {
     insta::assert_snapshot!("marks__dot", graph::dot::render(&g));
     insta::assert_snapshot!("marks__mermaid", graph::mermaid::render(&g));
 }
+
+/// Stage names marked by the checker with `code`, read from each diagnostic's primary
+/// span.
+fn flagged(src: &str, code: &str) -> Vec<String> {
+    let a = analyze(FileId(0), src);
+    let mut out: Vec<String> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.as_str() == code)
+        .filter_map(|d| src.get(d.primary.span.range()).map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn graph_marks_agree_with_the_checker() {
+    let mut sources: Vec<String> = examples()
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    sources.push(MARKS.to_string());
+    for src in &sources {
+        let g = graph_of(src);
+        let mut unreachable: Vec<String> = g
+            .stages
+            .iter()
+            .filter(|s| s.unreachable)
+            .map(|s| s.name.clone())
+            .collect();
+        unreachable.sort();
+        let mut dead: Vec<String> = g
+            .stages
+            .iter()
+            .filter(|s| s.dead_end)
+            .map(|s| s.name.clone())
+            .collect();
+        dead.sort();
+        assert_eq!(unreachable, flagged(src, "E0401"), "unreachable stages");
+        assert_eq!(dead, flagged(src, "E0402"), "dead-end stages");
+    }
+    // The small script does exercise both marks.
+    assert_eq!(flagged(MARKS, "E0401"), vec!["orphan"]);
+    assert_eq!(flagged(MARKS, "E0402"), vec!["limbo"]);
+}

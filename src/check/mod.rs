@@ -6,13 +6,17 @@
 //! whatever the tree looks like, and never panics.
 
 pub mod flows;
+pub mod refs;
 pub mod symbols;
 
 mod assign;
+mod graph;
 mod limits;
 mod names;
 mod shadow;
 mod shape;
+#[cfg(test)]
+mod testkit;
 mod totality;
 mod types;
 mod values;

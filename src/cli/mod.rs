@@ -3,7 +3,9 @@
 
 mod build;
 mod check;
+mod fmt;
 mod graph;
+mod lsp;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +38,10 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Draw the stages of a script (Graphviz DOT, Mermaid, or SVG through Graphviz).
     Graph(graph::GraphArgs),
+    /// Rewrite scripts in the canonical layout (`--check`: list files that would change).
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -50,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Build(args) => build::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     ExitCode::from(code)
 }
