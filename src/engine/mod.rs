@@ -34,3 +34,14 @@ pub struct Outcome {
 pub fn step(program: &Program, state: &State, event: &Event, now: Timestamp) -> Outcome {
     run::step(program, state.clone(), event, now)
 }
+
+/// Evaluates a compiled expression against a conversation state at `now`, without
+/// changing anything. Fronts use it to inspect fields (`expect field ...`, the REPL).
+pub fn evaluate(
+    program: &Program,
+    state: &State,
+    expr: &crate::compile::Expr,
+    now: Timestamp,
+) -> crate::compile::Value {
+    run::evaluate(program, state, expr, now)
+}

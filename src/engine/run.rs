@@ -1179,3 +1179,26 @@ fn describe(m: &InboundMessage) -> String {
 fn show(secs: i64) -> String {
     crate::compile::value::show_duration(secs)
 }
+
+/// Evaluates an expression against a state, outside any event (for `expect field`).
+pub(super) fn evaluate(
+    p: &Program,
+    s: &State,
+    e: &crate::compile::Expr,
+    now: Timestamp,
+) -> Value {
+    let mut r = Run {
+        p,
+        s: s.clone(),
+        now,
+        msg: None,
+        conditions: Vec::new(),
+        effects: Vec::new(),
+        span: Span::default(),
+        steps: 0,
+        quiet_reset: false,
+        in_silence_handler: false,
+        window_template_sent: false,
+    };
+    r.eval(e)
+}
