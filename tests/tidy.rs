@@ -1,0 +1,130 @@
+//! Hygiene written as code: the pure core does no I/O, pest stays inside `src/syntax`,
+//! and every module says what it is for.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Lines of code without `//` comments, so prose may name what code may not use.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or("")))
+}
+
+#[test]
+fn pure_core_does_no_io() {
+    const PURE: &[&str] = &[
+        "src/syntax",
+        "src/check",
+        "src/compile",
+        "src/engine",
+        "src/diag",
+    ];
+    const FORBIDDEN: &[&str] = &[
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::env",
+        "std::thread",
+        "tokio",
+        "reqwest",
+        "axum",
+        "rusqlite",
+        "rustyline",
+        "lsp_types",
+        "SystemTime",
+        "Instant::now",
+        "Timestamp::now",
+        "Zoned::now",
+        "rand::",
+        "println!",
+        "eprintln!",
+    ];
+    let mut problems = Vec::new();
+    for dir in PURE {
+        for file in rust_files(Path::new(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for (n, line) in code_lines(&text) {
+                for f in FORBIDDEN {
+                    if line.contains(f) {
+                        problems.push(format!("{}:{n}: uses `{f}`", file.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "I/O in the pure core:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn pest_stays_in_syntax() {
+    let mut problems = Vec::new();
+    for file in rust_files(Path::new("src")) {
+        if file.starts_with("src/syntax") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (n, line) in code_lines(&text) {
+            if line.contains("pest::") || line.contains("pest_derive") {
+                problems.push(format!("{}:{n}", file.display()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "pest used outside src/syntax:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_module_says_its_job() {
+    let missing: Vec<_> = rust_files(Path::new("src"))
+        .into_iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules without a `//!` line: {missing:?}"
+    );
+}
+
+#[test]
+fn no_debug_leftovers() {
+    let mut problems = Vec::new();
+    for file in rust_files(Path::new("src")) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (n, line) in code_lines(&text) {
+            for f in ["dbg!(", "todo!(", "unimplemented!("] {
+                if line.contains(f) {
+                    problems.push(format!("{}:{n}: {f}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
