@@ -1181,12 +1181,7 @@ fn show(secs: i64) -> String {
 }
 
 /// Evaluates an expression against a state, outside any event (for `expect field`).
-pub(super) fn evaluate(
-    p: &Program,
-    s: &State,
-    e: &crate::compile::Expr,
-    now: Timestamp,
-) -> Value {
+pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Timestamp) -> Value {
     let mut r = Run {
         p,
         s: s.clone(),
