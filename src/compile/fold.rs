@@ -5,20 +5,33 @@
 //! accent-insensitive; a hit counts only on whole words (its neighbours in the folded
 //! message are not letters or digits).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 /// Folds text for keyword comparison: NFD, combining marks dropped, lowercase.
 pub fn fold(s: &str) -> String {
     if s.is_ascii() {
         return s.to_ascii_lowercase();
     }
-    s.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| !is_combining_mark(*c))
-        .collect()
+    // Character by character: marks are dropped, so the canonical reordering a full NFD
+    // pass would do cannot change the result, and ASCII stays on the fast path.
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            decompose_canonical(c, |d| {
+                if !is_combining_mark(d) {
+                    for l in d.to_lowercase() {
+                        if !is_combining_mark(l) {
+                            out.push(l);
+                        }
+                    }
+                }
+            });
+        }
+    }
+    out
 }
 
 /// Folds and trims, and collapses inner runs of whitespace to one space; used to compare
@@ -67,6 +80,7 @@ impl KeywordMatcher {
         } else {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(patterns.iter().map(|(p, _)| p.as_str()))
                 .ok()
         };

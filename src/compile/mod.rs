@@ -56,6 +56,7 @@ pub struct Program {
     /// Handlers every stage inherits, tried before the stage's own.
     pub anywhere: Vec<Handler>,
     pub anywhere_keywords: KeywordMatcher,
+    pub anywhere_index: HandlerIndex,
     /// All instructions; a handler's code starts at [`Handler::entry`].
     pub code: Vec<Instr>,
     pub fields: BTreeMap<String, FieldSpec>,
@@ -68,6 +69,8 @@ pub struct Program {
     /// Folded opt-out and opt-in words; a message equal to one (after folding) counts.
     pub optout: Vec<String>,
     pub optin: Vec<String>,
+    /// The longest opt word in bytes: longer messages skip the comparison.
+    pub opt_word_len: usize,
     /// The template sent instead of a free-form message outside the 24-hour window.
     pub window_template: Option<String>,
     pub budget: u32,
@@ -79,6 +82,31 @@ pub struct Stage {
     pub span: Span,
     pub handlers: Vec<Handler>,
     pub keywords: KeywordMatcher,
+    pub index: HandlerIndex,
+}
+
+/// Handler positions by kind, so the engine does not scan the whole table per message.
+#[derive(Clone, Debug, Default)]
+pub struct HandlerIndex {
+    /// Handlers that take messages but are not keyword triggers (keyword handlers come
+    /// from the automaton), in order.
+    pub message: Vec<usize>,
+    /// `after ...` handlers, in order.
+    pub timers: Vec<usize>,
+}
+
+impl HandlerIndex {
+    pub fn new(handlers: &[Handler]) -> HandlerIndex {
+        let mut ix = HandlerIndex::default();
+        for (i, h) in handlers.iter().enumerate() {
+            match h.trigger {
+                Trigger::Keyword(_) | Trigger::Enter => {}
+                Trigger::Silence(_) | Trigger::InStage(_) => ix.timers.push(i),
+                _ => ix.message.push(i),
+            }
+        }
+        ix
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -292,6 +320,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         stage_ids: BTreeMap::new(),
         anywhere: Vec::new(),
         anywhere_keywords: KeywordMatcher::default(),
+        anywhere_index: HandlerIndex::default(),
         code: Vec::new(),
         fields: BTreeMap::new(),
         teams: BTreeMap::new(),
@@ -307,6 +336,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         optin: DEFAULT_OPTIN.iter().map(|w| fold::fold_answer(w)).collect(),
         window_template: None,
         budget: DEFAULT_BUDGET,
+        opt_word_len: 0,
     };
     // Declarations first: stages get their ids before any `goto` is lowered.
     let mut start_name = None;
@@ -348,6 +378,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
                     span: s.span,
                     handlers: Vec::new(),
                     keywords: KeywordMatcher::default(),
+                    index: HandlerIndex::default(),
                 });
             }
             _ => {}
@@ -379,6 +410,13 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
             });
         }
     }
+    p.opt_word_len = p
+        .optout
+        .iter()
+        .chain(&p.optin)
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
     p.start = start_name
         .and_then(|n| p.stage_ids.get(&n).copied())
         .or(if p.stages.is_empty() { None } else { Some(0) });
@@ -500,9 +538,11 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
     }
     p.code = lw.code;
     p.anywhere_keywords = keyword_matcher(&anywhere);
+    p.anywhere_index = HandlerIndex::new(&anywhere);
     p.anywhere = anywhere;
     for (stage, hs) in p.stages.iter_mut().zip(stage_handlers) {
         stage.keywords = keyword_matcher(&hs);
+        stage.index = HandlerIndex::new(&hs);
         stage.handlers = hs;
     }
     p

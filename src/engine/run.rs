@@ -143,7 +143,9 @@ impl<'p> Run<'p> {
             if self.s.contact.name.is_none() {
                 self.s.contact.name.clone_from(&inb.profile_name);
             }
-            if let InboundMessage::Text(t) = &inb.message {
+            if let InboundMessage::Text(t) = &inb.message
+                && t.len() <= self.p.opt_word_len.saturating_mul(4).saturating_add(16)
+            {
                 let word = fold_answer(t);
                 if self.s.opted_out && self.p.optin.contains(&word) {
                     self.s.opted_out = false;
@@ -476,9 +478,19 @@ impl<'p> Run<'p> {
             .card
             .as_ref()
             .map_or(self.now, |c| c.stage_entered_at);
-        let refs = (0..self.p.anywhere.len())
-            .map(HandlerRef::Anywhere)
-            .chain((0..stage.handlers.len()).map(|i| HandlerRef::Stage(sid, i)));
+        let refs = self
+            .p
+            .anywhere_index
+            .timers
+            .iter()
+            .map(|&i| HandlerRef::Anywhere(i))
+            .chain(
+                stage
+                    .index
+                    .timers
+                    .iter()
+                    .map(|&i| HandlerRef::Stage(sid, i)),
+            );
         for r in refs {
             let Some(h) = self.p.handler(r) else { continue };
             let (kind, at) = match h.trigger {
@@ -627,23 +639,21 @@ impl<'p> Run<'p> {
         };
         let any_hits = hits(&p.anywhere_keywords, folded.as_deref());
         let stage_hits = hits(&stage.keywords, folded.as_deref());
-        let candidates = p
-            .anywhere
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (HandlerRef::Anywhere(i), h, &any_hits))
+        // Candidates in order: keyword handlers the automaton found, merged with the
+        // handlers of other triggers; `anywhere` first.
+        let candidates = merge(&any_hits, &p.anywhere_index.message)
+            .map(|(i, kw)| (HandlerRef::Anywhere(i), kw))
             .chain(
-                stage
-                    .handlers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| (HandlerRef::Stage(sid, i), h, &stage_hits)),
+                merge(&stage_hits, &stage.index.message)
+                    .map(|(i, kw)| (HandlerRef::Stage(sid, i), kw)),
             );
-        for (r, h, kw) in candidates {
-            let index = match r {
-                HandlerRef::Anywhere(i) | HandlerRef::Stage(_, i) => i,
+        for (r, kw) in candidates {
+            let Some(h) = p.handler(r) else { continue };
+            let matched = match kw {
+                Some(k) => Some(("keyword".to_string(), k.to_string())),
+                None => trigger_matches(&h.trigger, msg, 0, &[]),
             };
-            let Some(cond) = trigger_matches(&h.trigger, msg, index, kw) else {
+            let Some(cond) = matched else {
                 continue;
             };
             let mut conds = vec![cond];
@@ -1105,6 +1115,33 @@ impl<'p> Run<'p> {
             _ => String::new(),
         }
     }
+}
+
+/// Merges keyword hits (sorted by handler) with other handler indexes (sorted), in order.
+fn merge<'a>(
+    hits: &'a [crate::compile::fold::KeywordHit<'a>],
+    others: &'a [usize],
+) -> impl Iterator<Item = (usize, Option<&'a str>)> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let h = hits.get(i);
+        let o = others.get(j);
+        match (h, o) {
+            (Some(h), Some(&o)) if h.handler < o => {
+                i += 1;
+                Some((h.handler, Some(h.keyword)))
+            }
+            (Some(h), None) => {
+                i += 1;
+                Some((h.handler, Some(h.keyword)))
+            }
+            (_, Some(&o)) => {
+                j += 1;
+                Some((o, None))
+            }
+            (None, None) => None,
+        }
+    })
 }
 
 fn hits<'m>(
