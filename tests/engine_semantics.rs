@@ -607,7 +607,7 @@ test "setup" { send "oi" }
                 .find(|e| matches!(e.kind, EffectKind::Send { .. }))
                 .expect("a reply");
             assert_eq!(send.trace.stage, "triage");
-            assert!(send.trace.handler_span.len() > 0);
+            assert!(!send.trace.handler_span.is_empty());
             assert_eq!(
                 send.trace.conditions,
                 vec![
