@@ -149,6 +149,19 @@ fn engine_bench(c: &mut Criterion) {
         Some(150)
     );
 
+    // The measured step does the real work: the rule-150 handler replies and routes.
+    let once = engine::step(&program, &opened, &event, now);
+    let kinds: Vec<&str> = once
+        .effects
+        .iter()
+        .filter_map(|e| match &e.kind {
+            engine::EffectKind::Send { .. } => Some("send"),
+            engine::EffectKind::Route { .. } => Some("route"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["send", "route"]);
+
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(1));
     group.bench_function("trigger_match_200_rules", |b| {
