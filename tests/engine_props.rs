@@ -265,6 +265,10 @@ fn play(program: &Program, acts: &[Act]) -> Vec<Outcome> {
                 "sent to an opted-out contact: {ev:?}"
             );
         }
+        // Effects go to the daemon's outbox as JSON.
+        if let Err(e) = serde_json::to_string(&o.effects) {
+            panic!("effects do not serialise: {e}");
+        }
         state = o.state.clone();
         out.push(o);
     }
@@ -289,6 +293,20 @@ proptest! {
             let json = serde_json::to_string(&o.state).expect("state serialises");
             let back: State = serde_json::from_str(&json).expect("state deserialises");
             prop_assert_eq!(back, o.state);
+        }
+    }
+
+    #[test]
+    fn events_survive_serialisation(acts in prop::collection::vec(act(), 0..25)) {
+        let program = support::program(FLOW);
+        let mut now = wafl::testrun::start_instant(&program);
+        let state = State::new(Contact::new("+55 11 98888-7777"));
+        for a in &acts {
+            if let Some(ev) = event_for(a, &state, &mut now) {
+                let json = serde_json::to_string(&ev).expect("event serialises");
+                let back: Event = serde_json::from_str(&json).expect("event deserialises");
+                prop_assert_eq!(back, ev);
+            }
         }
     }
 

@@ -916,7 +916,10 @@ impl<'p> Run<'p> {
                     }
                     self.emit(EffectKind::SetPriority { priority });
                 }
-                Instr::Handoff(team) => self.handoff(team.clone()),
+                Instr::Handoff(team) => {
+                    self.handoff(team.clone());
+                    return Next::Done;
+                }
                 Instr::Post { webhook, body } => {
                     let Some(hook) = p.webhooks.get(webhook) else {
                         continue;

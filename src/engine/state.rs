@@ -249,7 +249,7 @@ impl Inbound {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum InboundMessage {
     Text(String),
     /// A reply-button tap, by title.
