@@ -10,8 +10,11 @@
 //! against the step budget, and running out records an error and hands the
 //! conversation to a human.
 
+mod card;
 mod country;
+mod dispatch;
 mod eval;
+mod exec;
 pub mod hours;
 mod run;
 mod state;
