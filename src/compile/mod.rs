@@ -311,8 +311,11 @@ impl Program {
 }
 
 /// Compiles a checked file. Names that do not resolve are skipped.
+///
+/// Declarations are read from the tree itself, first one of each name winning, so the
+/// result is the same whether or not the checker accepted the file; `syms` is the
+/// checker's table for the same file and settles the start stage.
 pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
-    let _ = syms;
     let mut p = Program {
         name: String::new(),
         timezone: jiff::tz::TimeZone::UTC,
@@ -418,8 +421,10 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         .map(String::len)
         .max()
         .unwrap_or(0);
-    p.start = start_name
-        .and_then(|n| p.stage_ids.get(&n).copied())
+    p.start = syms
+        .start_stage(file)
+        .and_then(|n| p.stage_ids.get(n).copied())
+        .or(start_name.and_then(|n| p.stage_ids.get(&n).copied()))
         .or(if p.stages.is_empty() { None } else { Some(0) });
 
     let hours_ids = p.hours_ids.clone();

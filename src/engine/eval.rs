@@ -8,6 +8,9 @@ use crate::syntax::ast::BinOp;
 use jiff::SignedDuration;
 use std::cmp::Ordering;
 
+/// The longest string `+` builds, in bytes (WhatsApp texts stop at 4096 characters).
+const MAX_STRING: usize = 65_536;
+
 impl Run<'_> {
     /// Builds an interpolated string.
     pub(super) fn interp(&mut self, i: &Interp) -> String {
@@ -112,7 +115,16 @@ impl Run<'_> {
             BinOp::In => Value::Bool(contains(&b, &a)),
             BinOp::Add => match (a, b) {
                 (Value::Num(x), Value::Num(y)) => Value::Num(x + y),
-                (Value::Str(x), y) => Value::Str(format!("{x}{y}")),
+                (Value::Str(x), y) => {
+                    // A cap, so a script that doubles a string in a loop cannot exhaust
+                    // memory before the step budget stops it.
+                    let joined = format!("{x}{y}");
+                    if joined.len() > MAX_STRING {
+                        Value::Null
+                    } else {
+                        Value::Str(joined)
+                    }
+                }
                 (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.saturating_add(y)),
                 (Value::Timestamp(t), Value::Duration(d))
                 | (Value::Duration(d), Value::Timestamp(t)) => t
