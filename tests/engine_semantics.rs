@@ -618,3 +618,36 @@ test "setup" { send "oi" }
         },
     );
 }
+
+#[test]
+fn delivery_statuses_and_reassignment_are_recorded() {
+    with_flow(
+        r#"
+flow "F" { timezone "UTC" }
+team billing { agents "ana@acme.com" }
+team tech { agents "li@acme.com" }
+stage triage { otherwise { reply "hi"; route billing } }
+test "setup" { send "oi"; expect routed billing }
+"#,
+        |sc| {
+            let id = sc.state().seq.to_string();
+            let effects = sc.event(Event::Status {
+                message_id: format!("out-{id}"),
+                status: wafl::engine::DeliveryStatus::Failed { code: 131047 },
+            });
+            assert!(effects.iter().any(|e| matches!(
+                &e.kind,
+                EffectKind::Metric { name, labels }
+                    if name == "delivery_failed"
+                    && labels.contains(&("code".to_string(), "131047".to_string()))
+            )));
+            sc.event(Event::Agent(AgentAction::Reassign {
+                agent: Some("li@acme.com".into()),
+                team: Some("tech".into()),
+            }));
+            let card = sc.state().card.as_ref().expect("an open card");
+            assert_eq!(card.team.as_deref(), Some("tech"));
+            assert_eq!(card.agent.as_deref(), Some("li@acme.com"));
+        },
+    );
+}
