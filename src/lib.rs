@@ -8,6 +8,8 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod engine;
+pub mod fmt;
+pub mod lsp;
 pub mod session;
 pub mod syntax;
 pub mod testrun;

@@ -2,6 +2,8 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod fmt;
+mod lsp;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,10 @@ pub struct Cli {
 pub enum Command {
     /// Check scripts for errors and warnings, without running them.
     Check(check::CheckArgs),
+    /// Rewrite scripts in the canonical layout (`--check`: list files that would change).
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp(lsp::LspArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -46,6 +52,8 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
