@@ -1,6 +1,7 @@
 //! Keyword folding and whole-word keyword matching: one Aho-Corasick automaton per stage.
 //!
-//! Folding is NFD, combining marks dropped, lowercase: "Não" and "NAO" both fold to "nao".
+//! Folding is NFD, combining marks dropped, lowercase, whitespace runs collapsed: "Não"
+//! and "NAO" both fold to "nao".
 //! Keywords and messages are folded the same way, so matching is case- and
 //! accent-insensitive; a hit counts only on whole words (its neighbours in the folded
 //! message are not letters or digits).
@@ -8,15 +9,22 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
-/// Folds text for keyword comparison: NFD, combining marks dropped, lowercase.
+/// Folds text for keyword comparison: NFD, combining marks dropped, lowercase, and runs
+/// of whitespace collapsed to one space (so "segunda  via" still holds "segunda via").
 pub fn fold(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    // Character by character: marks are dropped, so the canonical reordering a full NFD
-    // pass would do cannot change the result, and ASCII stays on the fast path.
     let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    // Character by character: marks are dropped, so the canonical reordering a full NFD
+    // pass would do cannot change the result, and ASCII stays on a fast path.
     for c in s.chars() {
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+                space = true;
+            }
+            continue;
+        }
+        space = false;
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
         } else {
@@ -37,7 +45,7 @@ pub fn fold(s: &str) -> String {
 /// Folds and trims, and collapses inner runs of whitespace to one space; used to compare
 /// whole answers ("  Sim " with "sim").
 pub fn fold_answer(s: &str) -> String {
-    fold(s).split_whitespace().collect::<Vec<_>>().join(" ")
+    fold(s).trim().to_string()
 }
 
 /// All keyword triggers of one stage (or of `anywhere`), compiled into one automaton.
@@ -163,6 +171,7 @@ mod tests {
         assert_eq!(fold("FATURA"), "fatura");
         assert_eq!(fold("Ação RÁPIDA"), "acao rapida");
         assert_eq!(fold_answer("  Sim   SENHOR "), "sim senhor");
+        assert_eq!(fold("a\tSegunda \n Via"), "a segunda via");
     }
 
     #[test]
