@@ -111,10 +111,11 @@ fn every_code_has_a_case() {
             }
         }
     }
+    // `T` codes come from `wafl test`, not from checking; tests/engine_cli.rs covers them.
     let missing: Vec<_> = wafl::diag::codes::ALL
         .iter()
         .map(|(c, _)| c.as_str())
-        .filter(|c| !seen.contains(c))
+        .filter(|c| !c.starts_with('T') && !seen.contains(c))
         .collect();
     assert!(missing.is_empty(), "codes without an err case: {missing:?}");
 }

@@ -6,6 +6,7 @@ mod check;
 mod fmt;
 mod graph;
 mod lsp;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Run the language server on stdin and stdout, for editors.
     Lsp(lsp::LspArgs),
+    /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
+    /// what the flow did.
+    Test(test::TestArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -58,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
 }
