@@ -5,6 +5,9 @@
 
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod session;
 pub mod syntax;
+pub mod testrun;
