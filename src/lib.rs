@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod engine;
+pub mod repl;
 pub mod session;
 pub mod syntax;
 pub mod testrun;

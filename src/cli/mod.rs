@@ -2,6 +2,7 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod repl;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
+    /// Play a customer against a script, move a virtual clock, and try rules.
+    Repl(repl::ReplArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
+        Command::Repl(args) => repl::run(args),
     };
     ExitCode::from(code)
 }

@@ -126,7 +126,9 @@ pub enum Command {
     Trace(Option<bool>),
     Eval(String),
     Decls,
-    Reload { keep: bool },
+    Reload {
+        keep: bool,
+    },
     Reset,
     Quit,
 }
@@ -411,13 +413,18 @@ mod tests {
             assert!(help(None).contains(&format!(":{}", c.name)));
             assert!(help(Some(c.name)).contains(c.help));
         }
-        assert_eq!(parse(":tap \"Billing\""), Ok(Command::Tap("Billing".into())));
+        assert_eq!(
+            parse(":tap \"Billing\""),
+            Ok(Command::Tap("Billing".into()))
+        );
         assert_eq!(parse(":ta Billing"), Ok(Command::Tap("Billing".into())));
         assert_eq!(parse(":trace on"), Ok(Command::Trace(Some(true))));
         assert_eq!(parse(":rel reset"), Ok(Command::Reload { keep: false }));
         assert_eq!(
             parse(":contact +55 11 98888-7777"),
-            Ok(Command::Contact(ContactCmd::Switch("+55 11 98888-7777".into())))
+            Ok(Command::Contact(ContactCmd::Switch(
+                "+55 11 98888-7777".into()
+            )))
         );
         assert_eq!(
             parse(":contact attr plan = gold"),

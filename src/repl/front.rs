@@ -232,17 +232,15 @@ fn highlight_code(src: &str) -> String {
         let color = match t.kind {
             TokenKind::Keyword => Some("35"),
             TokenKind::String => Some("32"),
-            TokenKind::Number
-            | TokenKind::Duration
-            | TokenKind::Clock
-            | TokenKind::Date => Some("36"),
+            TokenKind::Number | TokenKind::Duration | TokenKind::Clock | TokenKind::Date => {
+                Some("36")
+            }
             TokenKind::Regex => Some("33"),
             TokenKind::Comment => Some("2"),
             TokenKind::Error => Some("31;4"),
-            TokenKind::Ident
-            | TokenKind::Operator
-            | TokenKind::Punct
-            | TokenKind::Whitespace => None,
+            TokenKind::Ident | TokenKind::Operator | TokenKind::Punct | TokenKind::Whitespace => {
+                None
+            }
         };
         match color {
             Some(c) => {
@@ -343,15 +341,17 @@ mod tests {
 
     #[test]
     fn completes_commands_and_arguments() {
-        let mut v = Vocabulary::default();
-        v.buttons = vec!["Billing".into(), "Technical".into()];
-        v.names = vec!["triage".into(), "service".into()];
-        v.forms.insert("booking".into(), vec!["day".into(), "period".into()]);
+        let v = Vocabulary {
+            buttons: vec!["Billing".into(), "Technical".into()],
+            names: vec!["triage".into(), "service".into()],
+            forms: [("booking".into(), vec!["day".into(), "period".into()])].into(),
+            ..Vocabulary::default()
+        };
         assert_eq!(words(&v, ":ad"), ["advance"]);
         assert_eq!(words(&v, ":tap B"), ["Billing"]);
         assert_eq!(words(&v, ":submit bo"), ["booking"]);
         assert_eq!(words(&v, ":submit booking p"), ["period"]);
-        assert_eq!(words(&v, "stage x { on enter { goto tri"), ["triage"]);
+        assert_eq!(words(&v, "stage x { on enter { goto tria"), ["triage"]);
         assert!(words(&v, "stage x { on ").contains(&"enter".to_string()));
         assert_eq!(words(&v, "hello tri"), Vec::<String>::new());
         assert_eq!(words(&v, "sta"), ["stage"]);

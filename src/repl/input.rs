@@ -34,8 +34,8 @@ pub fn kind(input: &str) -> InputKind {
     let after = t.get(word.len()..).unwrap_or("");
     // `stage` alone or `field: ...` is a message, not a declaration: a declaration keyword
     // is followed by a space and more.
-    let followed = after.starts_with(|c: char| c.is_whitespace() || c == '{')
-        && !after.trim().is_empty();
+    let followed =
+        after.starts_with(|c: char| c.is_whitespace() || c == '{') && !after.trim().is_empty();
     if DECL_KEYWORDS.contains(&word.as_str()) && followed {
         InputKind::Declaration
     } else {
@@ -80,7 +80,7 @@ pub fn is_unfinished(input: &str) -> bool {
         .diagnostics
         .iter()
         .find(|d| d.is_error())
-        .is_some_and(|d| d.primary.span.start >= end)
+        .is_some_and(|d| d.primary.span.start as usize >= end)
 }
 
 #[cfg(test)]
