@@ -251,6 +251,42 @@ fn a_long_script_parses_quickly() {
         parsed.diagnostics.first()
     );
     assert_eq!(parsed.file.items.len(), i + 1);
+    eprintln!("parsed {} bytes in {elapsed:?}", src.len());
     // Generous: debug builds are far slower than release, which must stay under 100 ms.
     assert!(elapsed.as_secs() < 5, "parsing 10k lines took {elapsed:?}");
+}
+
+/// The handlers of a stage that survive recovery, by trigger.
+fn surviving_handlers(path: &str) -> (usize, usize) {
+    let src = std::fs::read_to_string(path).unwrap_or_default();
+    let parsed = syntax::parse(FileId(0), &src);
+    let handlers = parsed
+        .file
+        .items
+        .iter()
+        .map(|i| match i {
+            wafl::syntax::ast::Item::Stage(s) => s.handlers.len(),
+            _ => 0,
+        })
+        .sum();
+    (handlers, parsed.diagnostics.len())
+}
+
+#[test]
+fn broken_handlers_are_reported_one_by_one_and_good_ones_kept() {
+    // Three broken handlers between two good ones.
+    assert_eq!(
+        surviving_handlers("tests/cases/syntax/err/broken_handlers.flow"),
+        (2, 3)
+    );
+    // A handler left open at the end of the file costs only that handler.
+    assert_eq!(
+        surviving_handlers("tests/cases/syntax/err/unclosed_at_eof.flow"),
+        (2, 1)
+    );
+    // A stage left open before the next one costs only the open handler.
+    assert_eq!(
+        surviving_handlers("tests/cases/syntax/err/unclosed_brace.flow"),
+        (1, 1)
+    );
 }

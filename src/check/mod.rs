@@ -14,6 +14,7 @@ mod shadow;
 mod shape;
 mod totality;
 mod types;
+mod values;
 pub mod walk;
 mod window;
 
@@ -58,6 +59,7 @@ pub fn check(file: &ast::File) -> Checked {
     };
     names::run(&mut cx);
     types::run(&mut cx);
+    values::run(&mut cx);
     limits::run(&mut cx);
     shape::run(&mut cx);
     totality::run(&mut cx);

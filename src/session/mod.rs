@@ -39,12 +39,21 @@ pub fn analyze(file: FileId, text: &str) -> Analysis {
     let parsed = syntax::parse(file, text);
     let checked = check::check(&parsed.file);
     let syntax_failed = parsed.diagnostics.iter().any(Diagnostic::is_error);
+    // A literal the parser could not read (a number or duration too large) is kept as a
+    // placeholder; what the checker says about that same spot is a cascade.
+    let unreadable = |d: &Diagnostic| {
+        parsed.diagnostics.iter().any(|p| {
+            p.is_error()
+                && p.primary.span.start <= d.primary.span.start
+                && d.primary.span.end <= p.primary.span.end
+        })
+    };
     let mut diagnostics = parsed.diagnostics.clone();
     diagnostics.extend(
         checked
             .diagnostics
             .iter()
-            .filter(|d| !(syntax_failed && CASCADE.contains(&d.code)))
+            .filter(|d| !(unreadable(d) || syntax_failed && CASCADE.contains(&d.code)))
             .cloned(),
     );
     diag::sort(&mut diagnostics);

@@ -795,6 +795,9 @@ fn habit_help(
                 .to_string(),
         );
     }
+    if rest.starts_with("==") && expected.iter().any(|e| e == "`=`") {
+        return Some("`set` assigns with a single `=`: `set field = value`".to_string());
+    }
     if rest.starts_with('\'') {
         return Some("strings are written in double quotes: \"like this\"".to_string());
     }

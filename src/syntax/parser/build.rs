@@ -1391,7 +1391,7 @@ impl<'c, 's> Builder<'c, 's> {
 
     fn first_name(&mut self, p: Pair<'_, Rule>) -> R<Ident> {
         let span = self.span(&p);
-        let n = kids(p).find(|n| n.as_str().chars().next().is_some() && !is_keyword(n.as_rule()));
+        let n = kids(p).find(|n| is_name(n.as_rule()));
         let n = self.need(n, span)?;
         Ok(self.ident(&n))
     }
@@ -1696,8 +1696,19 @@ fn infix_bp(op: BinOp) -> u8 {
     }
 }
 
-fn is_keyword(r: Rule) -> bool {
-    format!("{r:?}").starts_with("kw_")
+fn is_name(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::stage_name
+            | Rule::team_name
+            | Rule::field_name
+            | Rule::template_name
+            | Rule::webhook_name
+            | Rule::form_name
+            | Rule::hours_name
+            | Rule::key_name
+            | Rule::param_name
+    )
 }
 
 fn weekday(s: &str) -> Option<Weekday> {

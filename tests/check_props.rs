@@ -1,0 +1,84 @@
+//! Property tests of the checker: whatever tree the parser builds from a mangled script,
+//! checking returns without panicking and every label points inside the source on char
+//! boundaries.
+
+use proptest::prelude::*;
+use wafl::session::analyze;
+use wafl::syntax::span::FileId;
+
+/// The check cases, the seeds of the mutations.
+fn seeds() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["tests/cases/check/ok", "tests/cases/check/err"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                out.push(s);
+            }
+        }
+    }
+    assert!(!out.is_empty(), "no seed cases found");
+    out
+}
+
+fn floor(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Deletes, duplicates or replaces a span of `src`, chosen by the fractions `a` and `b`.
+fn mangle(src: &str, op: u8, a: f64, b: f64, insert: &str) -> String {
+    let x = floor(src, (a * src.len() as f64) as usize);
+    let y = floor(src, x + (b * 40.0) as usize);
+    let (head, mid, tail) = (&src[..x], &src[x..y], &src[y..]);
+    match op % 3 {
+        0 => format!("{head}{tail}"),
+        1 => format!("{head}{mid}{mid}{tail}"),
+        _ => format!("{head}{insert}{tail}"),
+    }
+}
+
+fn assert_in_bounds(src: &str) {
+    let analysis = analyze(FileId(0), src);
+    for d in &analysis.diagnostics {
+        for span in std::iter::once(d.primary.span).chain(d.secondary.iter().map(|l| l.span)) {
+            let (s, e) = (span.start as usize, span.end as usize);
+            assert!(
+                s <= e && e <= src.len(),
+                "span {s}..{e} out of bounds in {d:?}"
+            );
+            assert!(
+                src.is_char_boundary(s) && src.is_char_boundary(e),
+                "span {s}..{e} not on char boundaries in {d:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn mangled_cases_check_without_panicking(
+        seed in any::<prop::sample::Index>(),
+        op in any::<u8>(),
+        a in 0.0f64..1.0,
+        b in 0.0f64..1.0,
+        insert in prop::sample::select(vec![
+            "{", "}", "\"", "0", "24:00", "0s", "2026-02-30", "/(/", "[]", "contact.", "é",
+            "goto x", "set a = ", "tries 0", "between 9 and 1", "choice", "screen \"S\" { }",
+            "reply buttons \"b\" []", "{contact.name}", " in ", " + ", " has tag \"v\"",
+        ]),
+    ) {
+        let seeds = seeds();
+        let src = seeds[seed.index(seeds.len())].as_str();
+        assert_in_bounds(&mangle(src, op, a, b, insert));
+    }
+}
