@@ -44,6 +44,11 @@ pub const COMMANDS: &[CommandInfo] = &[
         help: "submit a form with field values (`:submit booking day: 2026-12-01, period: Morning`)",
     },
     CommandInfo {
+        name: "answer",
+        args: "JSON | fail REASON",
+        help: "answer the webhook `call` the conversation waits for (`:answer {\"status\": \"shipped\"}`)",
+    },
+    CommandInfo {
         name: "contact",
         args: "[PHONE | name N | tag T | untag T | attr K=V | new | returning]",
         help: "describe the current contact, switch to another phone, or change the current one",
@@ -76,7 +81,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo {
         name: "trace",
         args: "[on | off]",
-        help: "show every rule the engine tries, not only the one that fires",
+        help: "show the rule and condition values behind every effect, and timers and metrics",
     },
     CommandInfo {
         name: "eval",
@@ -117,6 +122,7 @@ pub enum Command {
         form: String,
         values: Vec<(String, String)>,
     },
+    Answer(Result<serde_json::Value, String>),
     Contact(ContactCmd),
     Advance(String),
     Clock(Option<String>),
@@ -216,6 +222,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 values: parse_values(fields)?,
             }
         }
+        "answer" if rest.is_empty() => {
+            return Err("`:answer` needs a JSON object or `fail REASON`".into());
+        }
+        "answer" => Command::Answer(match split_word(rest) {
+            ("fail", reason) => Err(unquote(reason)),
+            _ => Ok(serde_json::from_str(rest)
+                .map_err(|e| format!("`:answer` takes a JSON object or `fail REASON`: {e}"))?),
+        }),
         "contact" => Command::Contact(parse_contact(rest)?),
         "advance" => Command::Advance(need("a duration such as `10m` or `1h30m`")?),
         "clock" => Command::Clock((!rest.is_empty()).then(|| rest.into())),
@@ -376,18 +390,19 @@ pub fn help(topic: Option<&str>) -> String {
          replaces that declaration; it is checked first and applied only without errors.\n\
          Commands start with `:` and may be abbreviated while unambiguous:\n",
     );
-    let width = COMMANDS
-        .iter()
-        .map(|c| c.name.len() + 1 + c.args.len())
-        .max()
-        .unwrap_or(0);
+    // Long synopses get their help on the next line, so the table stays narrow.
+    let width = 26;
     for c in COMMANDS {
         let head = if c.args.is_empty() {
             c.name.to_string()
         } else {
             format!("{} {}", c.name, c.args)
         };
-        let _ = writeln!(out, "  :{head:<width$}  {}", c.help);
+        if head.len() > width {
+            let _ = writeln!(out, "  :{head}\n  {:width$}   {}", "", c.help);
+        } else {
+            let _ = writeln!(out, "  :{head:<width$}  {}", c.help);
+        }
     }
     out
 }

@@ -313,6 +313,7 @@ impl ReplCore {
                 ),
             },
             Command::Submit { form, values } => self.submit(&form, &values),
+            Command::Answer(result) => self.answer(result),
             Command::Contact(c) => self.contact(c),
             Command::Advance(d) => match parse_duration(&d) {
                 Some(secs) => self.advance_to(
@@ -401,6 +402,7 @@ impl ReplCore {
             self.trace,
             &self.script.program,
             &self.session.sources,
+            &self.script.file,
         );
         if outcome.effects.iter().any(|e| {
             matches!(
@@ -449,6 +451,31 @@ impl ReplCore {
             form: form.to_string(),
             values: map,
         })
+    }
+
+    /// Delivers the answer of the `call` the current conversation waits for.
+    fn answer(&mut self, result: Result<serde_json::Value, String>) -> String {
+        let call_id = self
+            .state()
+            .and_then(|s| s.card.as_ref())
+            .and_then(|c| match &c.suspended {
+                Some(engine::Suspension::Call { call_id, .. }) => Some(call_id.clone()),
+                _ => None,
+            });
+        let Some(call_id) = call_id else {
+            return "error: no webhook call is waiting for an answer\n".into();
+        };
+        let result = match result {
+            Ok(body) => engine::WebhookResult::Ok { body },
+            Err(reason) => engine::WebhookResult::Failed { reason },
+        };
+        let phone = self.current.clone();
+        let out = self.deliver(&phone, &Event::WebhookResult { call_id, result });
+        if out.is_empty() {
+            "   (nothing happened)\n".into()
+        } else {
+            out
+        }
     }
 
     fn contact(&mut self, c: ContactCmd) -> String {
@@ -527,13 +554,17 @@ impl ReplCore {
             return id.to_string();
         };
         match &t.target {
-            engine::TimerTarget::Handler { stage, handler } => {
+            engine::TimerTarget::Handler { handler, .. } => {
                 let span = self
                     .program()
                     .handler(*handler)
                     .map(|h| h.span)
                     .unwrap_or_default();
-                render::rule_title(&self.session.sources, span, stage)
+                render::rule_title(
+                    &self.session.sources,
+                    span,
+                    &render::owner(&self.script.file, span),
+                )
             }
             engine::TimerTarget::CallTimeout { call_id } => format!("call {call_id} timed out"),
         }
@@ -592,7 +623,11 @@ impl ReplCore {
         let _ = writeln!(
             out,
             "{what} came from {}",
-            render::rule_place(&self.session.sources, e.trace.handler_span, &e.trace.stage)
+            render::rule_place(
+                &self.session.sources,
+                e.trace.handler_span,
+                &render::owner(&self.script.file, e.trace.handler_span)
+            )
         );
         out.push_str(&render::snippet(
             &self.session.sources,

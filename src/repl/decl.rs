@@ -134,10 +134,20 @@ pub fn parse_expr(sources: &SourceMap, id: FileId, src: &str) -> Result<ast::Exp
         .into_iter()
         .filter(Diagnostic::is_error)
         .collect();
+    // Errors past the expression are about the wrapper: the expression ended too early.
+    let expr_end = src.len().saturating_sub(EXPR_TAIL.len());
+    let inside: Vec<Diagnostic> = errors
+        .iter()
+        .filter(|d| (d.primary.span.start as usize) < expr_end)
+        .cloned()
+        .collect();
     match guard {
         Some(e) if errors.is_empty() => Ok(e),
-        _ if !errors.is_empty() => Err(render::to_string(sources, &errors)),
-        _ => Err("error: expected an expression\n".into()),
+        _ if !inside.is_empty() => Err(render::to_string(sources, &inside)),
+        _ => Err(format!(
+            "error: `{}` is not a whole expression\n",
+            src.get(EXPR_HEAD.len()..expr_end).unwrap_or("").trim()
+        )),
     }
 }
 
@@ -149,6 +159,7 @@ pub fn unknown_names(expr: &ast::Expr, syms: &Symbols) -> Vec<String> {
         ast::ExprKind::Path(ids) => {
             if let [id] = ids.as_slice()
                 && !syms.fields.contains_key(&id.name)
+                && !["contact", "card", "message"].contains(&id.name.as_str())
                 && !out.contains(&id.name)
             {
                 out.push(id.name.clone());

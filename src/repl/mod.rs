@@ -29,6 +29,12 @@ pub fn run_script(core: &mut ReplCore, input: impl BufRead, out: &mut impl Write
             Err(_) => continue,
         };
         let line = line.strip_suffix('\r').unwrap_or(&line);
+        // A command cannot continue a declaration: the declaration ends before it, so
+        // a script with an unfinished declaration still runs its later commands.
+        if !pending.is_empty() && line.trim_start().starts_with(':') {
+            let text = std::mem::take(&mut pending);
+            let _ = write!(out, "{}", core.eval_line(&text));
+        }
         if pending.is_empty() {
             prompt = core.prompt();
             let _ = writeln!(out, "{prompt}{line}");

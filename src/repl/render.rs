@@ -5,6 +5,7 @@
 use crate::compile::Program;
 use crate::compile::value::show_duration;
 use crate::engine::{Card, Effect, EffectKind, OutMessage, State, Timer, TimerTarget};
+use crate::syntax::ast;
 use crate::syntax::source::SourceMap;
 use crate::syntax::span::Span;
 use jiff::Timestamp;
@@ -21,15 +22,30 @@ pub fn effects(
     trace: bool,
     program: &Program,
     sources: &SourceMap,
+    file: &ast::File,
 ) {
     let mut last_rule: Option<Span> = None;
     for e in effects {
-        if trace && !e.trace.handler_span.is_empty() && last_rule != Some(e.trace.handler_span) {
+        let bookkeeping = matches!(
+            e.kind,
+            EffectKind::StartTimer { .. }
+                | EffectKind::CancelTimer { .. }
+                | EffectKind::Metric { .. }
+        );
+        if trace
+            && !bookkeeping
+            && !e.trace.handler_span.is_empty()
+            && last_rule != Some(e.trace.handler_span)
+        {
             last_rule = Some(e.trace.handler_span);
             let _ = writeln!(
                 out,
                 "   ~~ rule {}",
-                rule_title(sources, e.trace.handler_span, &e.trace.stage)
+                rule_title(
+                    sources,
+                    e.trace.handler_span,
+                    &owner(file, e.trace.handler_span)
+                )
             );
             for (cond, value) in &e.trace.conditions {
                 let _ = writeln!(out, "   ~~   {cond} = {value}");
@@ -220,12 +236,28 @@ pub fn rule_title(sources: &SourceMap, span: Span, stage: &str) -> String {
         .trim()
         .trim_end_matches('{')
         .trim_end();
-    let place = if stage.is_empty() {
-        String::new()
-    } else {
-        format!("stage `{stage}`, ")
+    let place = match stage {
+        "" => String::new(),
+        "anywhere" => "anywhere, ".into(),
+        s => format!("stage `{s}`, "),
     };
     format!("{place}{}:{line}: {first}", f.name)
+}
+
+/// The stage (or `anywhere`) whose handler a span is: the trace names the stage the card
+/// was in, which after a `goto` is not the one the rule belongs to.
+pub fn owner(file: &ast::File, span: Span) -> String {
+    for item in &file.items {
+        let s = item.span();
+        if s.file == span.file && s.start <= span.start && span.end <= s.end {
+            return match item {
+                ast::Item::Stage(d) => d.name.name.clone(),
+                ast::Item::Anywhere(_) => "anywhere".into(),
+                _ => String::new(),
+            };
+        }
+    }
+    String::new()
 }
 
 /// "stage `triage` at support.flow:12": where a rule is.
@@ -234,7 +266,10 @@ pub fn rule_place(sources: &SourceMap, span: Span, stage: &str) -> String {
         return format!("stage `{stage}`");
     };
     let (line, _) = f.line_col(span.start as usize);
-    format!("stage `{stage}` at {}:{line}", f.name)
+    match stage {
+        "anywhere" => format!("the `anywhere` block at {}:{line}", f.name),
+        s => format!("stage `{s}` at {}:{line}", f.name),
+    }
 }
 
 /// The source lines of a span with line numbers, as a snippet.
@@ -263,7 +298,12 @@ pub fn snippet(sources: &SourceMap, span: Span, max_lines: usize) -> String {
 /// The clock in the program's time zone: `Mon 2026-01-05 10:00`.
 pub fn clock(t: Timestamp, program: &Program) -> String {
     let z = t.to_zoned_datetime(program.timezone.clone());
-    z.strftime("%a %Y-%m-%d %H:%M").to_string()
+    // Seconds only when they matter (a 5-second call timeout), to keep the usual short.
+    if z.second() == 0 {
+        z.strftime("%a %Y-%m-%d %H:%M").to_string()
+    } else {
+        z.strftime("%a %Y-%m-%d %H:%M:%S").to_string()
+    }
 }
 
 fn timer_line(t: &Timer, program: &Program, sources: &SourceMap) -> String {
@@ -319,7 +359,9 @@ pub fn card(state: &State, now: Timestamp, program: &Program, sources: &SourceMa
     if state.timers.is_empty() {
         let _ = writeln!(out, "  timers    none");
     }
-    for (i, t) in state.timers.values().enumerate() {
+    let mut timers: Vec<&Timer> = state.timers.values().collect();
+    timers.sort_by_key(|t| t.at);
+    for (i, t) in timers.into_iter().enumerate() {
         let head = if i == 0 { "timers" } else { "" };
         let _ = writeln!(out, "  {head:<9} {}", timer_line(t, program, sources));
     }
