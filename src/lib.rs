@@ -8,6 +8,8 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod engine;
+pub mod fmt;
+pub mod lsp;
 pub mod repl;
 pub mod session;
 pub mod syntax;

@@ -155,16 +155,16 @@ fn interactive_completion_and_multiline_entry() -> Result<(), rexpect::error::Er
     p.send_line(" 5m")?;
     p.exp_string("now")?;
     // A declaration over three lines: the first two leave a brace open.
-    p.send_line("stage hi {")?;
-    p.send_line("  otherwise { reply \"multi-line works\" }")?;
+    p.send_line("stage scheduling {")?;
+    p.send_line("  otherwise { reply \"multi-line works\"; close }")?;
     p.send_line("}")?;
-    p.exp_string("defined stage `hi`")?;
+    p.exp_string("replaced stage `scheduling`")?;
     // Tab completes stage names inside a declaration.
-    p.send("stage again { otherwise { goto sched\t")?;
+    p.send("stage service { otherwise { goto sched\t")?;
     p.flush()?;
     p.exp_string("scheduling")?;
     p.send_line(" } }")?;
-    p.exp_string("defined stage `again`")?;
+    p.exp_string("replaced stage `service`")?;
     p.send_line(":quit")?;
     p.exp_eof()?;
     let _ = std::fs::remove_dir_all(&state);

@@ -5,13 +5,17 @@
 //! **Invariant:** checking never fails: it returns the symbol table plus diagnostics,
 //! whatever the tree looks like, and never panics.
 
+pub mod refs;
 pub mod symbols;
 
 mod assign;
+mod graph;
 mod limits;
 mod names;
 mod shadow;
 mod shape;
+#[cfg(test)]
+mod testkit;
 mod totality;
 mod types;
 mod values;

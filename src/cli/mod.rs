@@ -2,6 +2,8 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod fmt;
+mod lsp;
 mod repl;
 mod test;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Test(test::TestArgs),
     /// Play a customer against a script, move a virtual clock, and try rules.
     Repl(repl::ReplArgs),
+    /// Rewrite scripts in the canonical layout (`--check`: list files that would change).
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -51,6 +57,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     ExitCode::from(code)
 }

@@ -146,6 +146,11 @@ impl ReplCore {
     /// dropped: the file is the source of truth.
     fn load(&mut self) -> String {
         let Some(path) = self.path.clone() else {
+            // The errors of an empty script (no flow header, no stage) are known from
+            // the start, so the first declarations typed are not blocked by them.
+            let empty = ast::File::default();
+            let checked = crate::check::check(&empty);
+            self.script = Script::new(empty, checked.symbols, checked.diagnostics);
             return String::new();
         };
         let name = path.display().to_string();

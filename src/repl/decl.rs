@@ -2,7 +2,7 @@
 //! script, applied only without errors) and expressions evaluated against a card.
 
 use crate::check::{self, Symbols};
-use crate::diag::{self, Diagnostic, render};
+use crate::diag::{self, Diagnostic, codes, render};
 use crate::syntax::ast::{self, Item};
 use crate::syntax::source::SourceMap;
 use crate::syntax::span::FileId;
@@ -45,7 +45,8 @@ pub struct Defined {
 
 /// Parses `text` (already added to `sources` as `id`), puts its declarations into `base`
 /// (same kind and name replaces, in place), and checks the result. Diagnostics that
-/// `baseline` already had are not shown again.
+/// `baseline` already had are not shown again. The result is applied when it brings no
+/// error the script did not already have.
 pub fn define(
     sources: &SourceMap,
     id: FileId,
@@ -94,7 +95,18 @@ pub fn define(
     );
     diag::sort(&mut fresh);
     let mut report = render::to_string(sources, &fresh);
-    if fresh.iter().any(Diagnostic::is_error) {
+    // Errors the script already had (an empty script has no flow header and no stage)
+    // do not block a declaration; only the ones it brings do.
+    // A script built up at the prompt lacks its header or its stages for a while.
+    let unfinished = !base.items.iter().any(|i| matches!(i, Item::Flow(_)))
+        || !base.items.iter().any(|i| matches!(i, Item::Stage(_)));
+    let known = |d: &Diagnostic| {
+        baseline
+            .iter()
+            .any(|b| b.is_error() && b.code == d.code && b.message == d.message)
+            || (unfinished && [codes::FLOW_HEADER, codes::NO_STAGES].contains(&d.code))
+    };
+    if fresh.iter().any(|d| d.is_error() && !known(d)) {
         report.push_str("not applied: fix the errors above and type it again\n");
         return Defined {
             applied: None,

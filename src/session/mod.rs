@@ -28,6 +28,8 @@ const CASCADE: &[crate::diag::Code] = &[
     codes::UNKNOWN_NAME,
     codes::UNREACHABLE_STAGE,
     codes::NO_WAY_TO_CLOSE,
+    // A dropped handler leaves its stage looking as if it did not answer everything.
+    codes::NOT_TOTAL,
     codes::UNUSED,
     codes::MAYBE_UNSET,
     codes::FLOW_HEADER,
