@@ -11,6 +11,7 @@ pub mod engine;
 pub mod fmt;
 pub mod graph;
 pub mod lsp;
+pub mod repl;
 pub mod session;
 pub mod syntax;
 pub mod testrun;

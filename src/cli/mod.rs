@@ -6,6 +6,7 @@ mod check;
 mod fmt;
 mod graph;
 mod lsp;
+mod repl;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Draw the stages of a script (Graphviz DOT, Mermaid, or SVG through Graphviz).
     Graph(graph::GraphArgs),
+    /// Play a customer against a script, move a virtual clock, and try rules.
+    Repl(repl::ReplArgs),
     /// Rewrite scripts in the canonical layout (`--check`: list files that would change).
     Fmt(fmt::FmtArgs),
     /// Run the language server on stdin and stdout, for editors.
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
         Command::Test(args) => test::run(args),
+        Command::Repl(args) => repl::run(args),
     };
     ExitCode::from(code)
 }
