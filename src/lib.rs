@@ -6,5 +6,6 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod runtime;
 pub mod session;
 pub mod syntax;
