@@ -5,7 +5,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod runtime;
 pub mod session;
 pub mod syntax;
+pub mod testrun;

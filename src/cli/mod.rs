@@ -2,6 +2,7 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Check scripts for errors and warnings, without running them.
     Check(check::CheckArgs),
+    /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
+    /// what the flow did.
+    Test(test::TestArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -42,6 +46,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
 }

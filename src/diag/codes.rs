@@ -1,6 +1,6 @@
 //! The registry of stable diagnostic codes. Codes never change meaning once published;
 //! each one is documented in `docs/diagnostics.md` with a bad and a fixed example, and
-//! covered by a snapshot under `tests/cases/`. `E` codes are errors, `W` codes warnings.
+//! covered by a snapshot under `tests/cases/`. `E` codes are errors, `W` codes warnings, `T` codes test failures (errors).
 
 use super::Severity;
 use serde::Serialize;
@@ -125,6 +125,10 @@ pub const NO_INTERPOLATION: Code = Code("W0603");
 /// A handler with an empty body: the message is swallowed without a word.
 pub const EMPTY_HANDLER: Code = Code("W0604");
 
+// --- tests (T07xx) --------------------------------------------------------------------
+/// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
+pub const EXPECTATION_FAILED: Code = Code("T0701");
+
 /// Every code with its title, in order. Documentation and tests iterate this table.
 pub const ALL: &[(Code, &str)] = &[
     (SYNTAX, "syntax error"),
@@ -165,4 +169,5 @@ pub const ALL: &[(Code, &str)] = &[
     (SHADOWED, "handler can never fire"),
     (NO_INTERPOLATION, "interpolation not allowed here"),
     (EMPTY_HANDLER, "empty handler"),
+    (EXPECTATION_FAILED, "test expectation failed"),
 ];

@@ -1,0 +1,761 @@
+//! Stage 3 of the pipeline: a checked syntax tree to an executable [`Program`].
+//!
+//! Per stage, a handler table in source order and one keyword automaton; regexes
+//! compiled; action blocks lowered to a flat instruction list with explicit suspension
+//! points (`ask` and `call` wait for the next message or the webhook answer).
+//!
+//! **Invariant:** compiling never fails and never panics: a name that does not resolve
+//! (the checker reported it) is skipped, a regex that does not compile never matches.
+
+pub mod expr;
+pub mod fold;
+pub mod value;
+
+use crate::check::Symbols;
+use crate::syntax::ast::{self, ActionKind, FieldKind, Item, MessageKind, TriggerKind};
+use crate::syntax::span::Span;
+pub use ast::{MediaKind, Priority};
+pub use expr::{Expr, Interp, InterpPart, Path};
+pub use fold::{KeywordMatcher, fold};
+use regex::Regex;
+use std::collections::BTreeMap;
+pub use value::Value;
+
+/// The default step budget per event, when the flow header does not set one.
+pub const DEFAULT_BUDGET: u32 = 1000;
+/// Opt-out words when the flow header does not name any.
+pub const DEFAULT_OPTOUT: &[&str] = &["STOP", "SAIR", "PARAR", "BAJA"];
+/// Opt-in words when the flow header does not name any.
+pub const DEFAULT_OPTIN: &[&str] = &["START", "VOLTAR", "ALTA"];
+/// How many answers `ask` accepts before it falls back, when `tries` is not written.
+pub const DEFAULT_TRIES: u32 = 3;
+/// How long `call` waits for the webhook, when neither the action nor the webhook says.
+pub const DEFAULT_CALL_TIMEOUT: i64 = 10;
+
+/// Index of a stage in [`Program::stages`].
+pub type StageId = usize;
+
+/// Where a handler lives: the `anywhere` table or a stage's.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum HandlerRef {
+    Anywhere(usize),
+    Stage(StageId, usize),
+}
+
+/// A compiled script.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub timezone: jiff::tz::TimeZone,
+    /// The stage a new card enters; `None` only for a script without stages.
+    pub start: Option<StageId>,
+    pub stages: Vec<Stage>,
+    pub stage_ids: BTreeMap<String, StageId>,
+    /// Handlers every stage inherits, tried before the stage's own.
+    pub anywhere: Vec<Handler>,
+    pub anywhere_keywords: KeywordMatcher,
+    /// All instructions; a handler's code starts at [`Handler::entry`].
+    pub code: Vec<Instr>,
+    pub fields: BTreeMap<String, FieldSpec>,
+    pub teams: BTreeMap<String, Team>,
+    pub templates: BTreeMap<String, Template>,
+    pub webhooks: BTreeMap<String, Webhook>,
+    pub forms: BTreeMap<String, Form>,
+    pub hours: Vec<Hours>,
+    pub hours_ids: BTreeMap<String, usize>,
+    /// Folded opt-out and opt-in words; a message equal to one (after folding) counts.
+    pub optout: Vec<String>,
+    pub optin: Vec<String>,
+    /// The template sent instead of a free-form message outside the 24-hour window.
+    pub window_template: Option<String>,
+    pub budget: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stage {
+    pub name: String,
+    pub span: Span,
+    pub handlers: Vec<Handler>,
+    pub keywords: KeywordMatcher,
+}
+
+#[derive(Clone, Debug)]
+pub struct Handler {
+    pub trigger: Trigger,
+    pub guard: Option<Expr>,
+    /// Index of the first instruction in [`Program::code`].
+    pub entry: usize,
+    pub span: Span,
+}
+
+/// A trigger with its words folded and its regex compiled.
+#[derive(Clone, Debug)]
+pub enum Trigger {
+    Enter,
+    Message,
+    /// Folded keywords, as written order; matching goes through the stage automaton.
+    Keyword(Vec<String>),
+    Regex(Option<Regex>),
+    /// Folded button titles.
+    Button(Vec<String>),
+    /// Folded list-row titles.
+    Choice(Vec<String>),
+    Media(MediaKind),
+    FormSubmitted(String),
+    When,
+    Silence(i64),
+    InStage(i64),
+    Otherwise,
+}
+
+impl Trigger {
+    /// Timer triggers are armed, not matched against messages.
+    pub fn is_timer(&self) -> bool {
+        matches!(self, Trigger::Silence(_) | Trigger::InStage(_))
+    }
+}
+
+/// One instruction. Control flow is explicit (`JumpUnless`, `Jump`, `End`); `Ask` and
+/// `Call` are the suspension points.
+#[derive(Clone, Debug)]
+pub enum Instr {
+    Send(Outgoing),
+    /// Sends the prompt and waits for the next message; the answer resumes at the next
+    /// instruction. `fallback` is where the code goes after the last failed try.
+    Ask {
+        field: String,
+        prompt: Interp,
+        tries: u32,
+        fallback: Option<usize>,
+    },
+    Set {
+        field: String,
+        value: Expr,
+    },
+    Tag(Vec<String>),
+    Untag(Vec<String>),
+    Route {
+        team: String,
+        priority: Option<Priority>,
+    },
+    Assign(Interp),
+    Priority(Priority),
+    Handoff(Option<String>),
+    Post {
+        webhook: String,
+        body: Vec<(String, Expr)>,
+    },
+    /// Calls a webhook and waits for its answer; keys named in `save` set those fields.
+    Call {
+        webhook: String,
+        body: Vec<(String, Expr)>,
+        save: Vec<String>,
+        timeout: i64,
+        fallback: Option<usize>,
+    },
+    Goto(StageId),
+    Close(Option<Interp>),
+    Ignore,
+    /// Evaluates the condition and jumps to `target` when it does not hold.
+    JumpUnless {
+        cond: Expr,
+        target: usize,
+    },
+    Jump(usize),
+    End,
+}
+
+/// A message to build at run time.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    Text(Interp),
+    Buttons {
+        body: Interp,
+        buttons: Vec<String>,
+    },
+    List {
+        body: Interp,
+        button: String,
+        rows: Vec<String>,
+    },
+    Template {
+        name: String,
+        args: Vec<Expr>,
+    },
+    Form {
+        form: String,
+        body: Interp,
+    },
+}
+
+/// A declared field with its validation.
+#[derive(Clone, Debug)]
+pub struct FieldSpec {
+    pub name: String,
+    pub kind: FieldCheck,
+    pub invalid: Option<Interp>,
+}
+
+#[derive(Clone, Debug)]
+pub enum FieldCheck {
+    Text {
+        pattern: Option<Regex>,
+        length: Option<(f64, f64)>,
+    },
+    Number {
+        range: Option<(f64, f64)>,
+    },
+    Email,
+    Phone,
+    Date {
+        after: Option<DateBound>,
+        before: Option<DateBound>,
+    },
+    /// The choices as written.
+    Choice(Vec<String>),
+    YesNo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DateBound {
+    Today,
+    Date(jiff::civil::Date),
+}
+
+#[derive(Clone, Debug)]
+pub struct Team {
+    pub name: String,
+    pub agents: Vec<String>,
+    pub hours: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub name: String,
+    pub wa_name: String,
+    pub lang: String,
+    pub params: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub name: String,
+    pub url: String,
+    pub secret_env: Option<String>,
+    pub attempts: u32,
+    pub backoff: i64,
+    pub timeout: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Form {
+    pub name: String,
+    pub title: String,
+    /// Every input name, in order.
+    pub inputs: Vec<String>,
+}
+
+/// Business hours in a time zone: weekly ranges in minutes after midnight (an end before
+/// the start crosses midnight) and closed dates.
+#[derive(Clone, Debug)]
+pub struct Hours {
+    pub name: String,
+    pub timezone: jiff::tz::TimeZone,
+    /// `(days, from, to)`: `days[0]` is Monday.
+    pub rules: Vec<([bool; 7], u32, u32)>,
+    pub closed: Vec<jiff::civil::Date>,
+}
+
+impl Program {
+    pub fn stage(&self, id: StageId) -> Option<&Stage> {
+        self.stages.get(id)
+    }
+
+    pub fn handler(&self, r: HandlerRef) -> Option<&Handler> {
+        match r {
+            HandlerRef::Anywhere(i) => self.anywhere.get(i),
+            HandlerRef::Stage(s, i) => self.stages.get(s).and_then(|st| st.handlers.get(i)),
+        }
+    }
+}
+
+/// Compiles a checked file. Names that do not resolve are skipped.
+pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
+    let _ = syms;
+    let mut p = Program {
+        name: String::new(),
+        timezone: jiff::tz::TimeZone::UTC,
+        start: None,
+        stages: Vec::new(),
+        stage_ids: BTreeMap::new(),
+        anywhere: Vec::new(),
+        anywhere_keywords: KeywordMatcher::default(),
+        code: Vec::new(),
+        fields: BTreeMap::new(),
+        teams: BTreeMap::new(),
+        templates: BTreeMap::new(),
+        webhooks: BTreeMap::new(),
+        forms: BTreeMap::new(),
+        hours: Vec::new(),
+        hours_ids: BTreeMap::new(),
+        optout: DEFAULT_OPTOUT
+            .iter()
+            .map(|w| fold::fold_answer(w))
+            .collect(),
+        optin: DEFAULT_OPTIN.iter().map(|w| fold::fold_answer(w)).collect(),
+        window_template: None,
+        budget: DEFAULT_BUDGET,
+    };
+    // Declarations first: stages get their ids before any `goto` is lowered.
+    let mut start_name = None;
+    let mut flow_seen = false;
+    for item in &file.items {
+        match item {
+            Item::Flow(f) if !flow_seen => {
+                flow_seen = true;
+                p.name = f.name.value.clone();
+                for s in &f.settings {
+                    match &s.kind {
+                        ast::FlowSettingKind::Timezone(tz) => {
+                            if let Ok(tz) = jiff::tz::TimeZone::get(&tz.value) {
+                                p.timezone = tz;
+                            }
+                        }
+                        ast::FlowSettingKind::Start(id) => start_name = Some(id.name.clone()),
+                        ast::FlowSettingKind::OptOut(ws) => {
+                            p.optout = ws.iter().map(|w| fold::fold_answer(&w.value)).collect()
+                        }
+                        ast::FlowSettingKind::OptIn(ws) => {
+                            p.optin = ws.iter().map(|w| fold::fold_answer(&w.value)).collect()
+                        }
+                        ast::FlowSettingKind::WindowTemplate(id) => {
+                            p.window_template = Some(id.name.clone())
+                        }
+                        ast::FlowSettingKind::Budget(n) => {
+                            if n.value.is_finite() && n.value >= 1.0 {
+                                p.budget = n.value.min(1_000_000.0) as u32;
+                            }
+                        }
+                    }
+                }
+            }
+            Item::Stage(s) if !p.stage_ids.contains_key(&s.name.name) => {
+                p.stage_ids.insert(s.name.name.clone(), p.stages.len());
+                p.stages.push(Stage {
+                    name: s.name.name.clone(),
+                    span: s.span,
+                    handlers: Vec::new(),
+                    keywords: KeywordMatcher::default(),
+                });
+            }
+            _ => {}
+        }
+    }
+    // Hours may use the flow's zone, so they come after the header.
+    for item in &file.items {
+        if let Item::Hours(h) = item
+            && !p.hours_ids.contains_key(&h.name.name)
+        {
+            let tz = h
+                .timezone
+                .as_ref()
+                .and_then(|t| jiff::tz::TimeZone::get(&t.value).ok())
+                .unwrap_or_else(|| p.timezone.clone());
+            p.hours_ids.insert(h.name.name.clone(), p.hours.len());
+            p.hours.push(Hours {
+                name: h.name.name.clone(),
+                timezone: tz,
+                rules: h.rules.iter().filter_map(hours_rule).collect(),
+                closed: h
+                    .closed
+                    .iter()
+                    .filter_map(|d| match expr::date_value(d) {
+                        Value::Date(d) => Some(d),
+                        _ => None,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    p.start = start_name
+        .and_then(|n| p.stage_ids.get(&n).copied())
+        .or(if p.stages.is_empty() { None } else { Some(0) });
+
+    let hours_ids = p.hours_ids.clone();
+    let lower = expr::Lower { hours: &hours_ids };
+    for item in &file.items {
+        match item {
+            Item::Field(f) => {
+                p.fields
+                    .entry(f.name.name.clone())
+                    .or_insert_with(|| FieldSpec {
+                        name: f.name.name.clone(),
+                        kind: field_check(&f.ty.kind),
+                        invalid: f.invalid.as_ref().map(|t| lower.text(t)),
+                    });
+            }
+            Item::Team(t) => {
+                p.teams.entry(t.name.name.clone()).or_insert_with(|| Team {
+                    name: t.name.name.clone(),
+                    agents: t.agents.iter().map(|a| a.value.clone()).collect(),
+                    hours: t
+                        .hours
+                        .as_ref()
+                        .and_then(|h| hours_ids.get(&h.name).copied()),
+                });
+            }
+            Item::Template(t) => {
+                p.templates
+                    .entry(t.name.name.clone())
+                    .or_insert_with(|| Template {
+                        name: t.name.name.clone(),
+                        wa_name: t.wa_name.value.clone(),
+                        lang: t.lang.value.clone(),
+                        params: t.params.iter().map(|i| i.name.clone()).collect(),
+                    });
+            }
+            Item::Webhook(w) => {
+                p.webhooks
+                    .entry(w.name.name.clone())
+                    .or_insert_with(|| Webhook {
+                        name: w.name.name.clone(),
+                        url: w.url.value.clone(),
+                        secret_env: w.secret.as_ref().map(|s| s.var.value.clone()),
+                        attempts: w
+                            .retry
+                            .as_ref()
+                            .map(|r| r.attempts.value.clamp(1.0, 100.0) as u32)
+                            .unwrap_or(1),
+                        backoff: w
+                            .retry
+                            .as_ref()
+                            .and_then(|r| r.backoff)
+                            .map(|d| secs(d.seconds))
+                            .unwrap_or(30),
+                        timeout: w.timeout.map(|d| secs(d.seconds)),
+                    });
+            }
+            Item::Form(f) => {
+                let mut inputs = Vec::new();
+                for screen in &f.screens {
+                    for input in &screen.inputs {
+                        inputs.push(input.name.name.clone());
+                        if let Some(ty) = &input.ty {
+                            p.fields
+                                .entry(input.name.name.clone())
+                                .or_insert_with(|| FieldSpec {
+                                    name: input.name.name.clone(),
+                                    kind: field_check(&ty.kind),
+                                    invalid: None,
+                                });
+                        }
+                    }
+                }
+                p.forms.entry(f.name.name.clone()).or_insert_with(|| Form {
+                    name: f.name.name.clone(),
+                    title: f.title.value.clone(),
+                    inputs,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    // Handlers and their code.
+    let mut lw = Lowerer {
+        code: Vec::new(),
+        lower: &lower,
+        stage_ids: &p.stage_ids,
+    };
+    let mut anywhere = Vec::new();
+    let mut stage_handlers: Vec<Vec<Handler>> = vec![Vec::new(); p.stages.len()];
+    let mut seen_stage = vec![false; p.stages.len()];
+    for item in &file.items {
+        match item {
+            Item::Anywhere(a) => {
+                for h in &a.handlers {
+                    anywhere.push(lw.handler(h));
+                }
+            }
+            Item::Stage(s) => {
+                let Some(&id) = p.stage_ids.get(&s.name.name) else {
+                    continue;
+                };
+                // A duplicate stage (reported by the checker) is skipped.
+                if seen_stage.get(id).copied().unwrap_or(true) {
+                    continue;
+                }
+                if let Some(flag) = seen_stage.get_mut(id) {
+                    *flag = true;
+                }
+                let hs: Vec<Handler> = s.handlers.iter().map(|h| lw.handler(h)).collect();
+                if let Some(slot) = stage_handlers.get_mut(id) {
+                    *slot = hs;
+                }
+            }
+            _ => {}
+        }
+    }
+    p.code = lw.code;
+    p.anywhere_keywords = keyword_matcher(&anywhere);
+    p.anywhere = anywhere;
+    for (stage, hs) in p.stages.iter_mut().zip(stage_handlers) {
+        stage.keywords = keyword_matcher(&hs);
+        stage.handlers = hs;
+    }
+    p
+}
+
+fn secs(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX)
+}
+
+fn keyword_matcher(handlers: &[Handler]) -> KeywordMatcher {
+    KeywordMatcher::new(handlers.iter().enumerate().flat_map(|(i, h)| {
+        let kws: &[String] = match &h.trigger {
+            Trigger::Keyword(k) => k,
+            _ => &[],
+        };
+        kws.iter().map(move |k| (k.as_str(), i))
+    }))
+}
+
+fn hours_rule(r: &ast::HoursRule) -> Option<([bool; 7], u32, u32)> {
+    let mut days = [false; 7];
+    for d in &r.days {
+        let from = d.from as usize;
+        let to = d.to.map_or(from, |t| t as usize);
+        // `fri-mon` wraps around the week.
+        let mut i = from;
+        for _ in 0..7 {
+            if let Some(slot) = days.get_mut(i) {
+                *slot = true;
+            }
+            if i == to {
+                break;
+            }
+            i = (i + 1) % 7;
+        }
+    }
+    let from = r.from.hour.checked_mul(60)?.checked_add(r.from.minute)?;
+    let to = r.to.hour.checked_mul(60)?.checked_add(r.to.minute)?;
+    if from > 24 * 60 || to > 24 * 60 {
+        return None;
+    }
+    Some((days, from, to))
+}
+
+fn field_check(kind: &FieldKind) -> FieldCheck {
+    let bound = |b: &ast::DateBound| match b {
+        ast::DateBound::Today(_) => Some(DateBound::Today),
+        ast::DateBound::Date(d) => match expr::date_value(d) {
+            Value::Date(d) => Some(DateBound::Date(d)),
+            _ => None,
+        },
+    };
+    match kind {
+        FieldKind::Text { pattern, length } => FieldCheck::Text {
+            pattern: pattern.as_ref().and_then(|r| Regex::new(&r.source).ok()),
+            length: length.map(|(a, b)| (a.value, b.value)),
+        },
+        FieldKind::Number { range } => FieldCheck::Number {
+            range: range.map(|(a, b)| (a.value, b.value)),
+        },
+        FieldKind::Email => FieldCheck::Email,
+        FieldKind::Phone => FieldCheck::Phone,
+        FieldKind::Date { after, before } => FieldCheck::Date {
+            after: after.as_ref().and_then(bound),
+            before: before.as_ref().and_then(bound),
+        },
+        FieldKind::Choice(cs) => FieldCheck::Choice(cs.iter().map(|c| c.value.clone()).collect()),
+        FieldKind::YesNo => FieldCheck::YesNo,
+    }
+}
+
+/// Lowers handler bodies into the shared instruction list.
+struct Lowerer<'a> {
+    code: Vec<Instr>,
+    lower: &'a expr::Lower<'a>,
+    stage_ids: &'a BTreeMap<String, StageId>,
+}
+
+impl Lowerer<'_> {
+    fn handler(&mut self, h: &ast::Handler) -> Handler {
+        let folded = |ts: &[ast::Text]| -> Vec<String> {
+            ts.iter().map(|t| fold::fold_answer(&t.value)).collect()
+        };
+        let trigger = match &h.trigger.kind {
+            TriggerKind::Enter => Trigger::Enter,
+            TriggerKind::Message => Trigger::Message,
+            TriggerKind::Keyword(ks) => Trigger::Keyword(folded(ks)),
+            TriggerKind::Regex(r) => Trigger::Regex(Regex::new(&r.source).ok()),
+            TriggerKind::Button(bs) => Trigger::Button(folded(bs)),
+            TriggerKind::Choice(cs) => Trigger::Choice(folded(cs)),
+            TriggerKind::Media(m) => Trigger::Media(*m),
+            TriggerKind::FormSubmitted(f) => Trigger::FormSubmitted(f.name.clone()),
+            TriggerKind::When => Trigger::When,
+            TriggerKind::Silence(d) => Trigger::Silence(secs(d.seconds).max(1)),
+            TriggerKind::InStage(d) => Trigger::InStage(secs(d.seconds).max(1)),
+            TriggerKind::Otherwise => Trigger::Otherwise,
+        };
+        let entry = self.code.len();
+        self.block(&h.body);
+        self.code.push(Instr::End);
+        Handler {
+            trigger,
+            guard: h.guard.as_ref().map(|g| self.lower.expr(g)),
+            entry,
+            span: h.span,
+        }
+    }
+
+    fn block(&mut self, b: &ast::Block) {
+        for a in &b.actions {
+            self.action(a);
+        }
+    }
+
+    /// Emits `fallback` out of line after the suspension point at `at`:
+    /// `at: Ask/Call; at+1: Jump(after); fallback...; End; after:`.
+    fn fallback(&mut self, at: usize, fallback: Option<&ast::Block>) {
+        let Some(fb) = fallback else { return };
+        let jump = self.code.len();
+        self.code.push(Instr::Jump(0));
+        let start = self.code.len();
+        self.block(fb);
+        self.code.push(Instr::End);
+        let after = self.code.len();
+        if let Some(Instr::Jump(t)) = self.code.get_mut(jump) {
+            *t = after;
+        }
+        match self.code.get_mut(at) {
+            Some(Instr::Ask { fallback, .. }) | Some(Instr::Call { fallback, .. }) => {
+                *fallback = Some(start)
+            }
+            _ => {}
+        }
+    }
+
+    fn action(&mut self, a: &ast::Action) {
+        let l = self.lower;
+        let body = |entries: &[ast::ObjEntry]| -> Vec<(String, Expr)> {
+            entries
+                .iter()
+                .map(|e| (e.key.name.clone(), l.expr(&e.value)))
+                .collect()
+        };
+        let instr = match &a.kind {
+            ActionKind::Reply(m) => Instr::Send(match &m.kind {
+                MessageKind::Text(t) => Outgoing::Text(l.text(t)),
+                MessageKind::Buttons { body, buttons } => Outgoing::Buttons {
+                    body: l.text(body),
+                    buttons: buttons.iter().map(|b| b.value.clone()).collect(),
+                },
+                MessageKind::List { body, button, rows } => Outgoing::List {
+                    body: l.text(body),
+                    button: button.value.clone(),
+                    rows: rows.iter().map(|r| r.value.clone()).collect(),
+                },
+                MessageKind::Template { name, args } => Outgoing::Template {
+                    name: name.name.clone(),
+                    args: args.iter().map(|e| l.expr(e)).collect(),
+                },
+                MessageKind::Form { name, body } => Outgoing::Form {
+                    form: name.name.clone(),
+                    body: l.text(body),
+                },
+            }),
+            ActionKind::Ask {
+                field,
+                prompt,
+                tries,
+                fallback,
+            } => {
+                let at = self.code.len();
+                self.code.push(Instr::Ask {
+                    field: field.name.clone(),
+                    prompt: l.text(prompt),
+                    tries: tries
+                        .map(|t| t.value.clamp(1.0, 100.0) as u32)
+                        .unwrap_or(DEFAULT_TRIES),
+                    fallback: None,
+                });
+                self.fallback(at, fallback.as_ref());
+                return;
+            }
+            ActionKind::Set { field, value } => Instr::Set {
+                field: field.name.clone(),
+                value: l.expr(value),
+            },
+            ActionKind::Tag(ts) => Instr::Tag(ts.iter().map(|t| t.value.clone()).collect()),
+            ActionKind::Untag(ts) => Instr::Untag(ts.iter().map(|t| t.value.clone()).collect()),
+            ActionKind::Route { team, priority } => Instr::Route {
+                team: team.name.clone(),
+                priority: priority.map(|p| p.level),
+            },
+            ActionKind::Assign(t) => Instr::Assign(l.text(t)),
+            ActionKind::Priority(p) => Instr::Priority(p.level),
+            ActionKind::Handoff(team) => Instr::Handoff(team.as_ref().map(|t| t.name.clone())),
+            ActionKind::Post { webhook, body: b } => Instr::Post {
+                webhook: webhook.name.clone(),
+                body: body(b),
+            },
+            ActionKind::Call {
+                webhook,
+                body: b,
+                save,
+                timeout,
+                fallback,
+            } => {
+                let at = self.code.len();
+                self.code.push(Instr::Call {
+                    webhook: webhook.name.clone(),
+                    body: body(b),
+                    save: save.iter().map(|s| s.name.clone()).collect(),
+                    timeout: timeout.map(|d| secs(d.seconds).max(1)).unwrap_or(0),
+                    fallback: None,
+                });
+                self.fallback(at, fallback.as_ref());
+                return;
+            }
+            ActionKind::Goto(stage) => match self.stage_ids.get(&stage.name) {
+                Some(&id) => Instr::Goto(id),
+                None => return,
+            },
+            ActionKind::Close(reason) => Instr::Close(reason.as_ref().map(|r| l.text(r))),
+            ActionKind::Ignore => Instr::Ignore,
+            ActionKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let at = self.code.len();
+                self.code.push(Instr::JumpUnless {
+                    cond: l.expr(cond),
+                    target: 0,
+                });
+                self.block(then);
+                let target = if let Some(other) = otherwise {
+                    let jump = self.code.len();
+                    self.code.push(Instr::Jump(0));
+                    let else_start = self.code.len();
+                    self.block(other);
+                    let end = self.code.len();
+                    if let Some(Instr::Jump(t)) = self.code.get_mut(jump) {
+                        *t = end;
+                    }
+                    else_start
+                } else {
+                    self.code.len()
+                };
+                if let Some(Instr::JumpUnless { target: t, .. }) = self.code.get_mut(at) {
+                    *t = target;
+                }
+                return;
+            }
+        };
+        self.code.push(instr);
+    }
+}

@@ -1,0 +1,47 @@
+//! Stage 4 of the pipeline: the deterministic engine core.
+//!
+//! [`step`] takes the compiled program, one contact's conversation state, one event and
+//! the current instant, and returns the new state plus the effects to perform. It does
+//! no I/O, reads no clock, draws no random numbers, and iterates only ordered maps, so
+//! the same inputs always give the same outputs. The daemon performs the effects; the
+//! REPL and the test runner only look at them.
+//!
+//! **Invariant:** `step` never panics and always terminates: every instruction counts
+//! against the step budget, and running out records an error and hands the
+//! conversation to a human.
+
+mod country;
+mod eval;
+pub mod hours;
+mod run;
+mod state;
+pub mod validate;
+
+pub use country::country_of;
+pub use state::*;
+
+use crate::compile::Program;
+use jiff::Timestamp;
+
+/// What one event did: the new state and the effects to perform, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub state: State,
+    pub effects: Vec<Effect>,
+}
+
+/// Runs one event through the program. Pure and deterministic.
+pub fn step(program: &Program, state: &State, event: &Event, now: Timestamp) -> Outcome {
+    run::step(program, state.clone(), event, now)
+}
+
+/// Evaluates a compiled expression against a conversation state at `now`, without
+/// changing anything. Fronts use it to inspect fields (`expect field ...`, the REPL).
+pub fn evaluate(
+    program: &Program,
+    state: &State,
+    expr: &crate::compile::Expr,
+    now: Timestamp,
+) -> crate::compile::Value {
+    run::evaluate(program, state, expr, now)
+}

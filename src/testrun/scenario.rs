@@ -1,0 +1,461 @@
+//! A scripted conversation: one contact, a virtual clock, and the engine. The test runner
+//! drives it from `test` steps; other fronts (the REPL) can drive it step by step.
+
+use super::Problem;
+use crate::compile::expr::Lower;
+use crate::compile::{Program, Value};
+use crate::engine::{
+    self, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage, MediaType,
+    OutMessage, State,
+};
+use crate::syntax::ast::{self, Expectation, ReplyMatch, StepKind};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
+
+/// The contact a test plays when it does not say.
+pub const DEFAULT_CONTACT: &str = "+1 555 0100";
+
+/// Most timers an `advance` fires; beyond this the script is looping on timers.
+const MAX_TIMERS_PER_ADVANCE: usize = 10_000;
+
+/// Monday 2026-01-05 10:00 in the program's time zone: where every test clock starts.
+pub fn start_instant(program: &Program) -> Timestamp {
+    let dt = jiff::civil::DateTime::new(2026, 1, 5, 10, 0, 0, 0).unwrap_or_default();
+    program
+        .timezone
+        .to_timestamp(dt)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// One contact talking to a program under a virtual clock.
+#[derive(Debug)]
+pub struct Scenario<'p> {
+    program: &'p Program,
+    state: State,
+    now: Timestamp,
+    /// Effects of the latest action step.
+    last: Vec<Effect>,
+    transcript: Vec<String>,
+}
+
+impl<'p> Scenario<'p> {
+    pub fn new(program: &'p Program) -> Scenario<'p> {
+        Scenario {
+            program,
+            state: State::new(Contact::new(DEFAULT_CONTACT)),
+            now: start_instant(program),
+            last: Vec::new(),
+            transcript: Vec::new(),
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// What the latest action step produced.
+    pub fn last_effects(&self) -> &[Effect] {
+        &self.last
+    }
+
+    /// Everything so far, one line per event or visible effect.
+    pub fn transcript(&self) -> &[String] {
+        &self.transcript
+    }
+
+    /// Replaces the contact (and forgets the conversation).
+    pub fn set_contact(&mut self, contact: Contact) {
+        self.transcript.push(format!(
+            "  contact {}{}",
+            contact.phone,
+            contact
+                .name
+                .as_ref()
+                .map(|n| format!(" named {n:?}"))
+                .unwrap_or_default()
+        ));
+        self.state = State::new(contact);
+        self.last.clear();
+    }
+
+    /// Delivers one event now and records what it did.
+    pub fn event(&mut self, ev: Event) -> &[Effect] {
+        self.last.clear();
+        self.deliver(ev);
+        &self.last
+    }
+
+    fn deliver(&mut self, ev: Event) {
+        let out = engine::step(self.program, &self.state, &ev, self.now);
+        self.state = out.state;
+        for e in &out.effects {
+            if let Some(line) = describe(e) {
+                self.transcript.push(line);
+            }
+        }
+        self.last.extend(out.effects);
+    }
+
+    /// Moves the clock forward, firing due timers in order, each at its instant.
+    pub fn advance(&mut self, seconds: i64) {
+        self.last.clear();
+        let target = self
+            .now
+            .checked_add(SignedDuration::from_secs(seconds))
+            .unwrap_or(self.now);
+        for _ in 0..MAX_TIMERS_PER_ADVANCE {
+            let due = self
+                .state
+                .timers
+                .iter()
+                .filter(|(_, t)| t.at <= target)
+                .min_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
+                .map(|(id, t)| (id.clone(), t.at));
+            let Some((id, at)) = due else { break };
+            if at > self.now {
+                self.now = at;
+            }
+            self.deliver(Event::Timer { id });
+        }
+        self.now = target;
+    }
+
+    /// Runs one test step; an expectation that does not hold is an `Err`.
+    pub fn step(&mut self, step: &ast::TestStep) -> Result<(), Problem> {
+        match &step.kind {
+            StepKind::Contact {
+                phone,
+                name,
+                tags,
+                returning,
+            } => {
+                let mut c = Contact::new(phone.value.clone());
+                c.name = name.as_ref().map(|n| n.value.clone());
+                c.tags = tags.iter().map(|t| t.value.clone()).collect();
+                c.returning = *returning;
+                self.set_contact(c);
+            }
+            StepKind::Send(text) => {
+                self.transcript.push(format!("> send {:?}", text.value));
+                self.event(Event::Inbound(Inbound::text(text.value.clone())));
+            }
+            StepKind::SendMedia(kind) => {
+                let kind = match kind {
+                    ast::MediaKind::AnyMedia => MediaType::Image,
+                    k => MediaType::from(*k),
+                };
+                self.transcript.push(format!("> send {}", kind.as_str()));
+                self.event(inbound(InboundMessage::Media {
+                    kind,
+                    caption: None,
+                }));
+            }
+            StepKind::Tap(t) => {
+                self.transcript.push(format!("> tap {:?}", t.value));
+                self.event(inbound(InboundMessage::Button(t.value.clone())));
+            }
+            StepKind::Choose(t) => {
+                self.transcript.push(format!("> choose {:?}", t.value));
+                self.event(inbound(InboundMessage::ListChoice(t.value.clone())));
+            }
+            StepKind::Submit { form, values } => {
+                let mut map = BTreeMap::new();
+                for e in values {
+                    map.insert(e.key.name.clone(), self.value_of(&e.value));
+                }
+                self.transcript.push(format!("> submit {}", form.name));
+                self.event(inbound(InboundMessage::Form {
+                    form: form.name.clone(),
+                    values: map,
+                }));
+            }
+            StepKind::Advance(d) => {
+                let secs = i64::try_from(d.seconds).unwrap_or(i64::MAX);
+                self.transcript.push(format!(
+                    "> advance {}",
+                    crate::compile::value::show_duration(secs)
+                ));
+                self.advance(secs);
+            }
+            StepKind::Expect(e) => self.expect(e)?,
+        }
+        Ok(())
+    }
+
+    fn value_of(&self, e: &ast::Expr) -> Value {
+        let lower = Lower {
+            hours: &self.program.hours_ids,
+        };
+        engine::evaluate(self.program, &self.state, &lower.expr(e), self.now)
+    }
+
+    fn sent(&self) -> impl Iterator<Item = &OutMessage> {
+        self.last.iter().filter_map(|e| match &e.kind {
+            EffectKind::Send { message, .. } => Some(message),
+            _ => None,
+        })
+    }
+
+    fn sent_summary(&self) -> String {
+        let all: Vec<String> = self.sent().map(|m| m.to_string()).collect();
+        if all.is_empty() {
+            "nothing was sent".into()
+        } else {
+            all.join("; ")
+        }
+    }
+
+    fn expect(&self, e: &Expectation) -> Result<(), Problem> {
+        let card = self.state.current_card();
+        let fail = |expected: String, got: Option<String>| Err(Problem { expected, got });
+        match e {
+            Expectation::Stage(id) => {
+                let got = card.map(|c| c.stage.as_str());
+                if got != Some(id.name.as_str()) {
+                    return fail(
+                        format!("expected stage `{}`", id.name),
+                        Some(got.map_or("no conversation".into(), |s| format!("stage `{s}`"))),
+                    );
+                }
+            }
+            Expectation::Routed(id) => {
+                let got = card.and_then(|c| c.team.as_deref());
+                if got != Some(id.name.as_str()) {
+                    return fail(
+                        format!("expected the conversation routed to `{}`", id.name),
+                        Some(got.map_or("not routed".into(), |t| format!("routed to `{t}`"))),
+                    );
+                }
+            }
+            Expectation::Assigned(t) => {
+                let got = card.and_then(|c| c.agent.as_deref());
+                if got != Some(t.value.as_str()) {
+                    return fail(
+                        format!("expected the conversation assigned to {:?}", t.value),
+                        Some(got.map_or("not assigned".into(), |a| format!("assigned to {a:?}"))),
+                    );
+                }
+            }
+            Expectation::Reply(m) => {
+                let ok = self.sent().any(|msg| match (m, msg) {
+                    (_, OutMessage::Template { .. }) => false,
+                    (ReplyMatch::Exact(t), msg) => msg.body() == t.value,
+                    (ReplyMatch::Contains(t), msg) => msg.body().contains(&t.value),
+                    (ReplyMatch::Matching(re), msg) => {
+                        regex::Regex::new(&re.source).is_ok_and(|r| r.is_match(msg.body()))
+                    }
+                });
+                if !ok {
+                    let expected = match m {
+                        ReplyMatch::Exact(t) => format!("expected the reply {:?}", t.value),
+                        ReplyMatch::Contains(t) => {
+                            format!("expected a reply containing {:?}", t.value)
+                        }
+                        ReplyMatch::Matching(r) => {
+                            format!("expected a reply matching /{}/", r.source)
+                        }
+                    };
+                    return fail(expected, Some(self.sent_summary()));
+                }
+            }
+            Expectation::Template(id) => {
+                let ok = self
+                    .sent()
+                    .any(|m| matches!(m, OutMessage::Template { name, .. } if *name == id.name));
+                if !ok {
+                    return fail(
+                        format!("expected the template `{}`", id.name),
+                        Some(self.sent_summary()),
+                    );
+                }
+            }
+            Expectation::Field(expr) => {
+                let v = self.value_of(expr);
+                if !v.is_true() {
+                    let shown = crate::compile::expr::show(expr);
+                    return fail(format!("expected `{shown}`"), Some(self.field_values(expr)));
+                }
+            }
+            Expectation::Posted { webhook, body } => {
+                let want: Vec<(String, serde_json::Value)> = body
+                    .iter()
+                    .map(|e| (e.key.name.clone(), self.value_of(&e.value).to_json()))
+                    .collect();
+                let posts: Vec<&serde_json::Value> = self
+                    .last
+                    .iter()
+                    .filter_map(|e| match &e.kind {
+                        EffectKind::Post {
+                            webhook: w, body, ..
+                        } if *w == webhook.name => Some(body),
+                        _ => None,
+                    })
+                    .collect();
+                let ok = posts.iter().any(|b| {
+                    want.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|got| json_eq(got, v)))
+                });
+                if !ok {
+                    let got = if posts.is_empty() {
+                        format!("no post to `{}`", webhook.name)
+                    } else {
+                        posts
+                            .iter()
+                            .map(|b| b.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    };
+                    return fail(
+                        format!(
+                            "expected a post to `{}` with {}",
+                            webhook.name,
+                            serde_json::Value::Object(want.into_iter().collect())
+                        ),
+                        Some(got),
+                    );
+                }
+            }
+            Expectation::Tagged(t) => {
+                if !self.state.contact.tags.contains(&t.value) {
+                    let tags: Vec<&str> =
+                        self.state.contact.tags.iter().map(String::as_str).collect();
+                    return fail(
+                        format!("expected the contact tagged {:?}", t.value),
+                        Some(if tags.is_empty() {
+                            "no tags".into()
+                        } else {
+                            format!("tags {}", tags.join(", "))
+                        }),
+                    );
+                }
+            }
+            Expectation::Handoff => {
+                let got = self.state.card.as_ref().map(|c| c.status);
+                if got != Some(CardStatus::Handoff) {
+                    return fail(
+                        "expected the conversation handed off to a person".into(),
+                        Some(status_of(&self.state)),
+                    );
+                }
+            }
+            Expectation::Closed(reason) => {
+                let closed = self.state.card.is_none() && self.state.last_closed.is_some();
+                let got_reason = self
+                    .state
+                    .last_closed
+                    .as_ref()
+                    .and_then(|c| c.close_reason.clone());
+                let ok = closed
+                    && reason
+                        .as_ref()
+                        .is_none_or(|r| got_reason.as_deref() == Some(r.value.as_str()));
+                if !ok {
+                    let expected = match reason {
+                        Some(r) => format!("expected the conversation closed as {:?}", r.value),
+                        None => "expected the conversation closed".into(),
+                    };
+                    let got = if closed {
+                        format!(
+                            "closed as {}",
+                            got_reason.map_or("(no reason)".into(), |r| format!("{r:?}"))
+                        )
+                    } else {
+                        status_of(&self.state)
+                    };
+                    return fail(expected, Some(got));
+                }
+            }
+            Expectation::SentNothing => {
+                if self.sent().next().is_some() {
+                    return fail("expected nothing sent".into(), Some(self.sent_summary()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The current values of the fields an expression reads, for a failure note.
+    fn field_values(&self, expr: &ast::Expr) -> String {
+        let mut names = Vec::new();
+        crate::check::walk::each_expr(expr, &mut |e| {
+            if let ast::ExprKind::Path(ids) = &e.kind
+                && let [id] = ids.as_slice()
+                && !names.contains(&id.name)
+            {
+                names.push(id.name.clone());
+            }
+        });
+        let fields = self.state.current_card().map(|c| &c.fields);
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| match fields.and_then(|f| f.get(n)) {
+                Some(v) => format!("{n} = {:?}", v.to_string()),
+                None => format!("{n} is not set"),
+            })
+            .collect();
+        if shown.is_empty() {
+            "false".into()
+        } else {
+            shown.join(", ")
+        }
+    }
+}
+
+fn inbound(message: InboundMessage) -> Event {
+    Event::Inbound(Inbound {
+        profile_name: None,
+        message,
+    })
+}
+
+fn status_of(s: &State) -> String {
+    match (&s.card, &s.last_closed) {
+        (Some(c), _) => format!(
+            "the conversation is {} in stage `{}`",
+            c.status.as_str(),
+            c.stage
+        ),
+        (None, Some(_)) => "the conversation is closed".into(),
+        (None, None) => "no conversation".into(),
+    }
+}
+
+/// JSON equality where numbers compare by value (`1` equals `1.0`).
+fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// One transcript line for the effects a reader cares about.
+fn describe(e: &Effect) -> Option<String> {
+    let line = match &e.kind {
+        EffectKind::Send { message, .. } => format!("< {message}"),
+        EffectKind::SendFailed { reason, message } => format!("! not sent ({reason}): {message}"),
+        EffectKind::Post { webhook, body, .. } => format!("  posted {webhook} {body}"),
+        EffectKind::Call { webhook, body, .. } => format!("  called {webhook} {body}"),
+        EffectKind::StageChanged { from, to } => format!("  stage {from} -> {to}"),
+        EffectKind::Route { team, .. } => format!("  routed {team}"),
+        EffectKind::Assign { agent } => format!("  assigned {agent:?}"),
+        EffectKind::Tag { tag } => format!("  tagged {tag:?}"),
+        EffectKind::SetField { field, value } => format!("  set {field} = {:?}", value.to_string()),
+        EffectKind::Handoff { team } => match team {
+            Some(t) => format!("  handoff {t}"),
+            None => "  handoff".into(),
+        },
+        EffectKind::Close { reason } => match reason {
+            Some(r) => format!("  closed {r:?}"),
+            None => "  closed".into(),
+        },
+        EffectKind::OptOut => "  opted out".into(),
+        EffectKind::OptIn => "  opted in".into(),
+        EffectKind::Error { message } => format!("! error: {message}"),
+        _ => return None,
+    };
+    Some(line)
+}
