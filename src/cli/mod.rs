@@ -2,6 +2,7 @@
 //! read files and print; the work itself happens in the session and the pipeline.
 
 mod check;
+mod run;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Check scripts for errors and warnings, without running them.
     Check(check::CheckArgs),
+    /// Run a script as a daemon: WhatsApp webhooks in, replies and webhooks out.
+    Run(run::RunArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
         Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)

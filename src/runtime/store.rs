@@ -433,6 +433,29 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a row's payload and makes it due now (e.g. a template instead of a
+    /// free-form message after the window closed).
+    pub fn outbox_replace(&mut self, id: i64, payload: &str, note: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'pending', payload = ?2, last_error = ?3, next_ms = 0 WHERE id = ?1",
+            params![id, payload, note],
+        )?;
+        Ok(())
+    }
+
+    /// The contact and payload of the outbox row a status refers to (by our row id,
+    /// echoed as `biz_opaque_callback_data`, or by the wamid WhatsApp gave us).
+    pub fn outbox_by_ref(&self, row_id: Option<i64>, wamid: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT contact, payload FROM outbox WHERE id = ?1 OR (wamid IS NOT NULL AND wamid = ?2) LIMIT 1",
+                params![row_id.unwrap_or(-1), wamid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Gives up on a row: a permanent error, or the retry limit reached.
     pub fn outbox_dead(&mut self, id: i64, error: &str) -> Result<()> {
         self.conn.execute(
@@ -525,6 +548,13 @@ impl Store {
 
     pub fn commit_group(&mut self) -> Result<()> {
         self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    pub fn rollback_group(&mut self) -> Result<()> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
         Ok(())
     }
 
