@@ -126,7 +126,11 @@ pub fn parse_file(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
             .map(|s| {
                 let before = &text[..s.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map(|l| l.chars().count() + 1).unwrap_or(1);
+                let col = before
+                    .rsplit('\n')
+                    .next()
+                    .map(|l| l.chars().count() + 1)
+                    .unwrap_or(1);
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
@@ -171,7 +175,9 @@ pub fn resolve(
     };
     let send_rate = file.whatsapp.send_rate.unwrap_or(80);
     if send_rate == 0 {
-        return Err(ConfigError("[whatsapp] send_rate must be at least 1 message per second".into()));
+        return Err(ConfigError(
+            "[whatsapp] send_rate must be at least 1 message per second".into(),
+        ));
     }
     Ok(Config {
         listen,
@@ -191,7 +197,9 @@ pub fn resolve(
         admin_token: secret("WAFL_ADMIN_TOKEN"),
         send_rate,
         contact_pace_ms: file.whatsapp.contact_pace_ms.unwrap_or(0),
-        log_json: env("WAFL_LOG_FORMAT").map(|f| f == "json").unwrap_or(log_json),
+        log_json: env("WAFL_LOG_FORMAT")
+            .map(|f| f == "json")
+            .unwrap_or(log_json),
         log_bodies: file.log.bodies.unwrap_or(false),
         max_body_bytes: file.limits.max_body_bytes.unwrap_or(4 * 1024 * 1024),
         http_timeout_ms: file.limits.http_timeout_ms.unwrap_or(10_000),
@@ -213,7 +221,12 @@ pub fn load(
         }
         None => FileConfig::default(),
     };
-    resolve(file, &|k| std::env::var(k).ok(), listen_flag, script_env_vars)
+    resolve(
+        file,
+        &|k| std::env::var(k).ok(),
+        listen_flag,
+        script_env_vars,
+    )
 }
 
 #[cfg(test)]
@@ -222,7 +235,8 @@ mod tests {
 
     #[test]
     fn file_errors_say_where_and_unknown_keys_are_rejected() {
-        let e = parse_file("wafl.toml", "listen = \"x\"\n[whatsapp]\nsend_rat = 3\n").expect_err("typo");
+        let e = parse_file("wafl.toml", "listen = \"x\"\n[whatsapp]\nsend_rat = 3\n")
+            .expect_err("typo");
         assert!(e.0.starts_with("error in wafl.toml:3:"), "{e}");
         assert!(e.0.contains("send_rat"), "{e}");
         assert!(parse_file("w", "listen = [").is_err());
@@ -230,18 +244,26 @@ mod tests {
 
     #[test]
     fn environment_supplies_secrets_and_overrides_the_file() {
-        let file = parse_file("w", "listen = \"127.0.0.1:9000\"\n[whatsapp]\nphone_number_id = \"1\"\n").expect("ok");
+        let file = parse_file(
+            "w",
+            "listen = \"127.0.0.1:9000\"\n[whatsapp]\nphone_number_id = \"1\"\n",
+        )
+        .expect("ok");
         let env = |k: &str| match k {
             "WAFL_ACCESS_TOKEN" => Some("Zq9-access".to_string()),
             "CRM_SECRET" => Some("s3".to_string()),
             _ => None,
         };
-        let c = resolve(file, &env, None, &["CRM_SECRET".into(), "MISSING".into()]).expect("config");
+        let c =
+            resolve(file, &env, None, &["CRM_SECRET".into(), "MISSING".into()]).expect("config");
         assert_eq!(c.listen.port(), 9000);
         assert!(c.has_whatsapp());
         assert_eq!(format!("{:?}", c.access_token), "Some(***)");
         assert_eq!(c.script_secrets.len(), 1);
-        assert!(!format!("{c:?}").contains("Zq9-access"), "secrets never appear in Debug output");
+        assert!(
+            !format!("{c:?}").contains("Zq9-access"),
+            "secrets never appear in Debug output"
+        );
         let bad = resolve(FileConfig::default(), &|_| None, Some("nope"), &[]);
         assert!(bad.is_err());
     }

@@ -29,30 +29,34 @@ impl Db {
     /// Starts the storage thread over an open store.
     pub fn start(mut store: Store) -> Db {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-        let spawned = std::thread::Builder::new().name("wafl-db".into()).spawn(move || {
-            while let Some(first) = rx.blocking_recv() {
-                let mut jobs = vec![first];
-                while jobs.len() < MAX_GROUP {
-                    match rx.try_recv() {
-                        Ok(j) => jobs.push(j),
-                        Err(_) => break,
+        let spawned = std::thread::Builder::new()
+            .name("wafl-db".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut jobs = vec![first];
+                    while jobs.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    let began = store.begin_group();
+                    let mut delivers = Vec::with_capacity(jobs.len());
+                    for job in jobs {
+                        delivers.push(job(&mut store));
+                    }
+                    let committed = began
+                        .and_then(|_| store.commit_group())
+                        .map_err(|e| e.to_string());
+                    if committed.is_err() {
+                        // Leave no transaction open behind a failed commit.
+                        let _ = store.rollback_group();
+                    }
+                    for d in delivers {
+                        d(committed.clone());
                     }
                 }
-                let began = store.begin_group();
-                let mut delivers = Vec::with_capacity(jobs.len());
-                for job in jobs {
-                    delivers.push(job(&mut store));
-                }
-                let committed = began.and_then(|_| store.commit_group()).map_err(|e| e.to_string());
-                if committed.is_err() {
-                    // Leave no transaction open behind a failed commit.
-                    let _ = store.rollback_group();
-                }
-                for d in delivers {
-                    d(committed.clone());
-                }
-            }
-        });
+            });
         if let Err(e) = spawned {
             tracing::error!("cannot start the storage thread: {e}");
         }

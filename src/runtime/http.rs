@@ -59,13 +59,14 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -95,12 +96,24 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// GET /webhook: `hub.mode=subscribe` with the right `hub.verify_token` echoes the challenge.
 async fn verify(State(shared): S, Query(q): Query<HashMap<String, String>>) -> Response {
     let mode = q.get("hub.mode").map(String::as_str);
-    let token = q.get("hub.verify_token").map(String::as_bytes).unwrap_or_default();
-    let expected = shared.config.verify_token.as_ref().map(|t| t.expose().as_bytes());
+    let token = q
+        .get("hub.verify_token")
+        .map(String::as_bytes)
+        .unwrap_or_default();
+    let expected = shared
+        .config
+        .verify_token
+        .as_ref()
+        .map(|t| t.expose().as_bytes());
     match (mode, expected) {
         (Some("subscribe"), Some(expected)) if constant_time_eq(token, expected) => {
             let challenge = q.get("hub.challenge").cloned().unwrap_or_default();
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain")],
+                challenge,
+            )
+                .into_response()
         }
         _ => (StatusCode::FORBIDDEN, "verification failed").into_response(),
     }
@@ -111,7 +124,9 @@ async fn verify(State(shared): S, Query(q): Query<HashMap<String, String>>) -> R
 async fn receive(State(shared): S, headers: HeaderMap, body: Bytes) -> Response {
     Metrics::inc(&shared.metrics.webhooks_received);
     if let Some(secret) = &shared.config.app_secret {
-        let sig = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+        let sig = headers
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok());
         if sig.is_none() {
             Metrics::inc(&shared.metrics.webhooks_rejected);
             return (StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256").into_response();
@@ -150,7 +165,10 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
     for item in items {
         match item {
             Inbound::Message(m) => {
-                shared.metrics.count("messages_in_total", &format!("type=\"{}\"", content_kind(&m.content)));
+                shared.metrics.count(
+                    "messages_in_total",
+                    &format!("type=\"{}\"", content_kind(&m.content)),
+                );
                 batch.messages.push(NewInbound {
                     wamid: m.id.clone(),
                     contact: m.from.clone(),
@@ -168,8 +186,15 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
                 statuses.push(s);
             }
             Inbound::Error(e) => {
-                tracing::warn!(code = e.code, "WhatsApp reported an error: {} {}", e.title, e.details);
-                shared.metrics.count("webhook_errors_total", &format!("code=\"{}\"", e.code));
+                tracing::warn!(
+                    code = e.code,
+                    "WhatsApp reported an error: {} {}",
+                    e.title,
+                    e.details
+                );
+                shared
+                    .metrics
+                    .count("webhook_errors_total", &format!("code=\"{}\"", e.code));
             }
             Inbound::Unknown { field, raw } => {
                 Metrics::inc(&shared.metrics.unknown_payloads);
@@ -200,10 +225,17 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
         }
     }
     for s in statuses {
-        if !result.new_statuses.iter().any(|n| n.wamid == s.id && n.status == s.status.as_str()) {
+        if !result
+            .new_statuses
+            .iter()
+            .any(|n| n.wamid == s.id && n.status == s.status.as_str())
+        {
             continue;
         }
-        let row_id = s.callback_data.as_deref().and_then(|c| c.parse::<i64>().ok());
+        let row_id = s
+            .callback_data
+            .as_deref()
+            .and_then(|c| c.parse::<i64>().ok());
         let wamid = s.id.clone();
         let status_name = s.status.as_str().to_string();
         let found = shared
@@ -216,19 +248,32 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
         if let Ok(Some((contact, payload))) = found {
             let engine_id = serde_json::from_str::<Value>(&payload)
                 .ok()
-                .and_then(|p| p.get("engine_id").and_then(Value::as_str).map(str::to_string))
+                .and_then(|p| {
+                    p.get("engine_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or_default();
             let status = match &s.status {
                 StatusKind::Sent => Some(DeliveryStatus::Sent),
                 StatusKind::Delivered => Some(DeliveryStatus::Delivered),
                 StatusKind::Read | StatusKind::Played => Some(DeliveryStatus::Read),
                 StatusKind::Failed => Some(DeliveryStatus::Failed {
-                    code: s.errors.first().map(|e| u32::try_from(e.code).unwrap_or(0)).unwrap_or(0),
+                    code: s
+                        .errors
+                        .first()
+                        .map(|e| u32::try_from(e.code).unwrap_or(0))
+                        .unwrap_or(0),
                 }),
                 _ => None,
             };
             if let Some(status) = status {
-                shared.feed_status(&contact, &engine_id, status, &format!("s{}{}", s.id, s.status.as_str()));
+                shared.feed_status(
+                    &contact,
+                    &engine_id,
+                    status,
+                    &format!("s{}{}", s.id, s.status.as_str()),
+                );
             }
         }
     }
@@ -263,14 +308,22 @@ async fn ready(State(shared): S) -> Response {
 }
 
 async fn metrics(State(shared): S) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(),
+    )
+        .into_response()
 }
 
 /// Admin requests need `Authorization: Bearer <WAFL_ADMIN_TOKEN>`; without a configured
 /// token the admin API is off.
 fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     let Some(expected) = &shared.config.admin_token else {
-        return Err((StatusCode::NOT_FOUND, "the admin API is off: set WAFL_ADMIN_TOKEN").into_response());
+        return Err((
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set WAFL_ADMIN_TOKEN",
+        )
+            .into_response());
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -289,12 +342,20 @@ struct CardsQuery {
     stage: Option<String>,
 }
 
-async fn admin_cards(State(shared): S, headers: HeaderMap, Query(q): Query<CardsQuery>) -> Response {
+async fn admin_cards(
+    State(shared): S,
+    headers: HeaderMap,
+    Query(q): Query<CardsQuery>,
+) -> Response {
     if let Err(r) = authorized(&shared, &headers) {
         return r;
     }
     let stage = q.stage.clone();
-    match shared.db.run(move |s| s.conversations(stage.as_deref())).await {
+    match shared
+        .db
+        .run(move |s| s.conversations(stage.as_deref()))
+        .await
+    {
         Ok(rows) => {
             let cards: Vec<Value> = rows
                 .into_iter()
@@ -329,14 +390,26 @@ async fn admin_card(State(shared): S, headers: HeaderMap, Path(contact): Path<St
                 .into_iter()
                 .map(|(at, event, effects)| json!({ "at_ms": at, "event": serde_json::from_str::<Value>(&event).unwrap_or_default(), "effects": serde_json::from_str::<Value>(&effects).unwrap_or_default() }))
                 .collect();
-            axum::Json(json!({ "contact": contact, "state": state, "history": history, "audit": audit })).into_response()
+            axum::Json(
+                json!({ "contact": contact, "state": state, "history": history, "audit": audit }),
+            )
+            .into_response()
         }
-        Ok((None, _, _)) => (StatusCode::NOT_FOUND, format!("no conversation with {contact}")).into_response(),
+        Ok((None, _, _)) => (
+            StatusCode::NOT_FOUND,
+            format!("no conversation with {contact}"),
+        )
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
-async fn admin_action(State(shared): S, headers: HeaderMap, Path((contact, action)): Path<(String, String)>, body: Bytes) -> Response {
+async fn admin_action(
+    State(shared): S,
+    headers: HeaderMap,
+    Path((contact, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     if let Err(r) = authorized(&shared, &headers) {
         return r;
     }
@@ -345,7 +418,9 @@ async fn admin_action(State(shared): S, headers: HeaderMap, Path((contact, actio
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return (StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")).into_response(),
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")).into_response();
+            }
         }
     };
     let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
@@ -355,9 +430,13 @@ async fn admin_action(State(shared): S, headers: HeaderMap, Path((contact, actio
                 agent: text("agent").unwrap_or_else(|| "agent".into()),
                 text: t,
             },
-            None => return (StatusCode::BAD_REQUEST, "reply needs {\"text\": \"...\"}").into_response(),
+            None => {
+                return (StatusCode::BAD_REQUEST, "reply needs {\"text\": \"...\"}").into_response();
+            }
         },
-        "resolve" => AgentAction::Resolve { reason: text("reason") },
+        "resolve" => AgentAction::Resolve {
+            reason: text("reason"),
+        },
         "reassign" => AgentAction::Reassign {
             agent: text("agent"),
             team: text("team"),
@@ -378,11 +457,17 @@ async fn admin_action(State(shared): S, headers: HeaderMap, Path((contact, actio
         reply: tx,
     });
     match rx.await {
-        Ok(Ok(effects)) => {
-            ([(header::CONTENT_TYPE, "application/json")], format!("{{\"effects\":{effects}}}")).into_response()
-        }
+        Ok(Ok(effects)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            format!("{{\"effects\":{effects}}}"),
+        )
+            .into_response(),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the conversation worker stopped").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the conversation worker stopped",
+        )
+            .into_response(),
     }
 }
 
@@ -390,13 +475,21 @@ async fn admin_action(State(shared): S, headers: HeaderMap, Path((contact, actio
 
 async fn sandbox_page(State(shared): S) -> Response {
     if !matches!(shared.channel, Channel::Sandbox(_)) {
-        return (StatusCode::NOT_FOUND, "the sandbox is only available without WhatsApp credentials").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "the sandbox is only available without WhatsApp credentials",
+        )
+            .into_response();
     }
-    Html(SANDBOX_HTML.replace("{{NAME}}", &html_escape(&shared.script().program.name))).into_response()
+    Html(SANDBOX_HTML.replace("{{NAME}}", &html_escape(&shared.script().program.name)))
+        .into_response()
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[derive(Deserialize)]
@@ -410,18 +503,32 @@ struct SandboxSend {
 
 async fn sandbox_send(State(shared): S, axum::Json(req): axum::Json<SandboxSend>) -> Response {
     if !matches!(shared.channel, Channel::Sandbox(_)) {
-        return (StatusCode::NOT_FOUND, "the sandbox is only available without WhatsApp credentials").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "the sandbox is only available without WhatsApp credentials",
+        )
+            .into_response();
     }
     let content = if let Some(t) = req.button {
-        inbound::Content::ButtonReply { id: String::new(), title: t }
+        inbound::Content::ButtonReply {
+            id: String::new(),
+            title: t,
+        }
     } else if let Some(t) = req.row {
-        inbound::Content::ListReply { id: String::new(), title: t }
+        inbound::Content::ListReply {
+            id: String::new(),
+            title: t,
+        }
     } else {
         inbound::Content::Text(req.text.unwrap_or_default())
     };
     let now = jiff::Timestamp::now();
     let msg = inbound::InMessage {
-        id: format!("sandbox.in.{}.{}", now.as_nanosecond(), rand::random::<u32>()),
+        id: format!(
+            "sandbox.in.{}.{}",
+            now.as_nanosecond(),
+            rand::random::<u32>()
+        ),
         from: req.contact.trim_start_matches('+').to_string(),
         profile_name: req.name,
         timestamp: now.as_second(),
@@ -439,12 +546,21 @@ struct SandboxQuery {
 
 async fn sandbox_messages(State(shared): S, Query(q): Query<SandboxQuery>) -> Response {
     let Channel::Sandbox(out) = &shared.channel else {
-        return (StatusCode::NOT_FOUND, "the sandbox is only available without WhatsApp credentials").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "the sandbox is only available without WhatsApp credentials",
+        )
+            .into_response();
     };
     let contact = q.contact.trim_start_matches('+').to_string();
     let msgs: Vec<Value> = out
         .lock()
-        .map(|v| v.iter().filter(|(to, _)| *to == contact).map(|(_, m)| m.clone()).collect())
+        .map(|v| {
+            v.iter()
+                .filter(|(to, _)| *to == contact)
+                .map(|(_, m)| m.clone())
+                .collect()
+        })
         .unwrap_or_default();
     axum::Json(json!({ "messages": msgs })).into_response()
 }

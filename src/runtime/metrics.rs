@@ -48,22 +48,53 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let simple: [(&str, &str, &AtomicU64); 13] = [
-            ("wafl_webhooks_received_total", "counter", &self.webhooks_received),
-            ("wafl_webhooks_rejected_total", "counter", &self.webhooks_rejected),
-            ("wafl_inbound_duplicates_total", "counter", &self.inbound_duplicates),
-            ("wafl_statuses_received_total", "counter", &self.statuses_received),
-            ("wafl_unknown_payloads_total", "counter", &self.unknown_payloads),
+            (
+                "wafl_webhooks_received_total",
+                "counter",
+                &self.webhooks_received,
+            ),
+            (
+                "wafl_webhooks_rejected_total",
+                "counter",
+                &self.webhooks_rejected,
+            ),
+            (
+                "wafl_inbound_duplicates_total",
+                "counter",
+                &self.inbound_duplicates,
+            ),
+            (
+                "wafl_statuses_received_total",
+                "counter",
+                &self.statuses_received,
+            ),
+            (
+                "wafl_unknown_payloads_total",
+                "counter",
+                &self.unknown_payloads,
+            ),
             ("wafl_engine_steps_total", "counter", &self.engine_steps),
             ("wafl_engine_panics_total", "counter", &self.engine_panics),
             ("wafl_retries_total", "counter", &self.retries),
             ("wafl_dead_letters_total", "counter", &self.dead_letters),
             ("wafl_outbox_depth", "gauge", &self.outbox_depth),
             ("wafl_timer_lag_ms", "gauge", &self.timer_lag_ms),
-            ("wafl_send_latency_microseconds_sum", "counter", &self.send_latency_us_sum),
-            ("wafl_send_latency_microseconds_count", "counter", &self.send_latency_count),
+            (
+                "wafl_send_latency_microseconds_sum",
+                "counter",
+                &self.send_latency_us_sum,
+            ),
+            (
+                "wafl_send_latency_microseconds_count",
+                "counter",
+                &self.send_latency_count,
+            ),
         ];
         for (name, kind, v) in simple {
-            out.push_str(&format!("# TYPE {name} {kind}\n{name} {}\n", v.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "# TYPE {name} {kind}\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
         }
         if let Ok(m) = self.labelled.lock() {
             let mut last = "";

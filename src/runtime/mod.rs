@@ -63,7 +63,13 @@ pub enum Channel {
 
 impl Channel {
     /// Sends one message; returns the wamid.
-    pub async fn send(&self, shared: &Shared, to: &str, msg: &WireOut, callback: &str) -> Result<Option<String>, SendError> {
+    pub async fn send(
+        &self,
+        shared: &Shared,
+        to: &str,
+        msg: &WireOut,
+        callback: &str,
+    ) -> Result<Option<String>, SendError> {
         match self {
             Channel::Sandbox(out) => {
                 let body = outbound::encode(to, msg, Some(callback));
@@ -88,7 +94,9 @@ impl Channel {
                     .http
                     .post(&url)
                     .bearer_auth(token.expose())
-                    .timeout(std::time::Duration::from_millis(shared.config.http_timeout_ms))
+                    .timeout(std::time::Duration::from_millis(
+                        shared.config.http_timeout_ms,
+                    ))
                     .json(&body)
                     .send()
                     .await;
@@ -119,7 +127,11 @@ impl Channel {
                     }
                     Err(e) => Err(SendError {
                         code: 0,
-                        message: if e.is_timeout() { "timeout".into() } else { "connection failed".into() },
+                        message: if e.is_timeout() {
+                            "timeout".into()
+                        } else {
+                            "connection failed".into()
+                        },
                         retry: Retry::Yes,
                     }),
                 }
@@ -175,7 +187,9 @@ impl Shared {
         if let Some(tx) = self.shards.get(shard)
             && tx.send(work).is_err()
         {
-            tracing::warn!("a conversation shard has stopped; the work stays stored and runs after a restart");
+            tracing::warn!(
+                "a conversation shard has stopped; the work stays stored and runs after a restart"
+            );
         }
     }
 
@@ -204,14 +218,19 @@ impl Shared {
             return Some(f);
         }
         let (form, _) = token.split_once('.')?;
-        self.script().program.forms.contains_key(form).then(|| form.to_string())
+        self.script()
+            .program
+            .forms
+            .contains_key(form)
+            .then(|| form.to_string())
     }
 }
 
 /// Loads and checks a script; `Err` carries rendered diagnostics.
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     use sha2::Digest;
-    let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let mut session = crate::session::Session::new();
     let id = session.add(path.display().to_string(), source.clone());
     let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
@@ -245,11 +264,14 @@ pub async fn run(opts: RunOptions) -> Result<(), String> {
         .values()
         .filter_map(|w| w.secret_env.clone())
         .collect();
-    let config = config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;
+    let config =
+        config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;
     init_logging(config.log_json);
     for var in &env_vars {
         if !config.script_secrets.contains_key(var) {
-            tracing::warn!("environment variable {var} is not set: webhooks that use it are sent unsigned");
+            tracing::warn!(
+                "environment variable {var} is not set: webhooks that use it are sent unsigned"
+            );
         }
     }
     let (shared, listener) = start(config, loaded).await?;
@@ -262,8 +284,14 @@ pub async fn run(opts: RunOptions) -> Result<(), String> {
 fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
     let s = shared.script();
     let channel = match &shared.channel {
-        Channel::Graph { phone_number_id, base, .. } => format!("WhatsApp Cloud API ({base}, number {phone_number_id})"),
-        Channel::Sandbox(_) => format!("sandbox (no WhatsApp credentials) — open http://{addr}/sandbox"),
+        Channel::Graph {
+            phone_number_id,
+            base,
+            ..
+        } => format!("WhatsApp Cloud API ({base}, number {phone_number_id})"),
+        Channel::Sandbox(_) => {
+            format!("sandbox (no WhatsApp credentials) — open http://{addr}/sandbox")
+        }
     };
     eprintln!(
         "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
@@ -271,20 +299,33 @@ fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
         s.program.stages.len(),
         s.hash_short(),
         shared.config.database.display(),
-        if shared.config.admin_token.is_some() { "enabled (bearer token)" } else { "disabled (set WAFL_ADMIN_TOKEN)" },
+        if shared.config.admin_token.is_some() {
+            "enabled (bearer token)"
+        } else {
+            "disabled (set WAFL_ADMIN_TOKEN)"
+        },
     );
 }
 
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WAFL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Opens storage, binds the listener, starts every background task, and re-dispatches
 /// work a previous run left unfinished. Used by `run` and by tests.
-pub async fn start(config: Config, loaded: Loaded) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
+pub async fn start(
+    config: Config,
+    loaded: Loaded,
+) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
     let store = store::Store::open(&config.database).map_err(|e| e.to_string())?;
     let db = Db::start(store);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -325,7 +366,11 @@ pub async fn start(config: Config, loaded: Loaded) -> Result<(Arc<Shared>, tokio
     }
     // Inbound messages stored but not processed before a stop or a crash run first,
     // in their original order.
-    let pending = shared.db.run(|s| s.pending_inbound()).await.map_err(|e| e.to_string())?;
+    let pending = shared
+        .db
+        .run(|s| s.pending_inbound())
+        .await
+        .map_err(|e| e.to_string())?;
     for row in pending {
         match serde_json::from_str::<wire::inbound::InMessage>(&row.payload) {
             Ok(msg) => shared.dispatch(Work::Inbound {
@@ -339,6 +384,8 @@ pub async fn start(config: Config, loaded: Loaded) -> Result<(Arc<Shared>, tokio
     tokio::spawn(outbox::run(shared.clone()));
     tokio::spawn(scheduler::run(shared.clone()));
     tokio::spawn(scheduler::watch_script(shared.clone()));
-    shared.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     Ok((shared, listener))
 }

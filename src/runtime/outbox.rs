@@ -70,9 +70,16 @@ pub async fn run(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let now = jiff::Timestamp::now().as_millisecond();
-        let rows = shared.db.run(move |s| s.due_outbox(now, 512)).await.unwrap_or_default();
+        let rows = shared
+            .db
+            .run(move |s| s.due_outbox(now, 512))
+            .await
+            .unwrap_or_default();
         if let Ok(depth) = shared.db.run(|s| s.outbox_depth()).await {
-            shared.metrics.outbox_depth.store(depth.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+            shared
+                .metrics
+                .outbox_depth
+                .store(depth.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
         }
         let mut started = 0;
         for row in rows {
@@ -82,7 +89,9 @@ pub async fn run(shared: Arc<Shared>) {
                     continue;
                 }
             }
-            let Ok(permit) = concurrency.clone().acquire_owned().await else { break };
+            let Ok(permit) = concurrency.clone().acquire_owned().await else {
+                break;
+            };
             started += 1;
             let shared = shared.clone();
             let busy = busy.clone();
@@ -96,7 +105,11 @@ pub async fn run(shared: Arc<Shared>) {
                 shared.outbox_notify.notify_one();
             });
         }
-        let idle = if started == 0 { Duration::from_millis(250) } else { Duration::from_millis(20) };
+        let idle = if started == 0 {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_millis(20)
+        };
         tokio::select! {
             _ = shared.outbox_notify.notified() => {}
             _ = tokio::time::sleep(idle) => {}
@@ -127,30 +140,52 @@ async fn perform(shared: &Arc<Shared>, row: OutboxRow) {
 
 async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
     let id = row.id;
-    let to = payload.get("to").and_then(Value::as_str).unwrap_or("").to_string();
-    let engine_id = payload.get("engine_id").and_then(Value::as_str).unwrap_or("").to_string();
+    let to = payload
+        .get("to")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let engine_id = payload
+        .get("engine_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let message: Option<WireOut> = payload
         .get("message")
         .and_then(|m| serde_json::from_value(m.clone()).ok());
     let Some(wire) = message else {
-        let _ = shared.db.run(move |s| s.outbox_dead(id, "unreadable message payload")).await;
+        let _ = shared
+            .db
+            .run(move |s| s.outbox_dead(id, "unreadable message payload"))
+            .await;
         return;
     };
-    if let WireOut::Flow { token, flow_name, .. } = &wire {
+    if let WireOut::Flow {
+        token, flow_name, ..
+    } = &wire
+    {
         shared.remember_token(token, flow_name);
     }
     let body_text = serde_json::to_string(&wire).unwrap_or_default();
     shared.rate.acquire().await;
     let started = Instant::now();
-    let result = shared.channel.send(shared, &to, &wire, &row.id.to_string()).await;
+    let result = shared
+        .channel
+        .send(shared, &to, &wire, &row.id.to_string())
+        .await;
     let us = started.elapsed().as_micros() as u64;
-    shared.metrics.send_latency_us_sum.fetch_add(us, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .metrics
+        .send_latency_us_sum
+        .fetch_add(us, std::sync::atomic::Ordering::Relaxed);
     Metrics::inc(&shared.metrics.send_latency_count);
     let contact = row.contact.clone();
     let now = jiff::Timestamp::now().as_millisecond();
     match result {
         Ok(wamid) => {
-            shared.metrics.count("messages_out_total", &format!("type=\"{}\"", wire.kind()));
+            shared
+                .metrics
+                .count("messages_out_total", &format!("type=\"{}\"", wire.kind()));
             let w = wamid.clone();
             let _ = shared
                 .db
@@ -160,8 +195,14 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
                 })
                 .await;
         }
-        Err(SendError { code, message: err, retry }) => {
-            shared.metrics.count("send_failures_total", &format!("code=\"{code}\""));
+        Err(SendError {
+            code,
+            message: err,
+            retry,
+        }) => {
+            shared
+                .metrics
+                .count("send_failures_total", &format!("code=\"{code}\""));
             let attempts = row.attempts + 1;
             match retry {
                 Retry::Yes if attempts < SEND_ATTEMPTS => {
@@ -173,7 +214,8 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
                 }
                 Retry::WindowClosed => {
                     let fallback = shared.script().program.window_template.clone();
-                    let template = fallback.and_then(|t| shared.script().program.templates.get(&t).cloned());
+                    let template =
+                        fallback.and_then(|t| shared.script().program.templates.get(&t).cloned());
                     match (template, wire.needs_window()) {
                         (Some(t), true) => {
                             let new_payload = serde_json::json!({
@@ -184,12 +226,23 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
                             .to_string();
                             let _ = shared
                                 .db
-                                .run(move |s| s.outbox_replace(id, &new_payload, "window closed: sending the window template"))
+                                .run(move |s| {
+                                    s.outbox_replace(
+                                        id,
+                                        &new_payload,
+                                        "window closed: sending the window template",
+                                    )
+                                })
                                 .await;
                         }
                         _ => {
                             dead(shared, id, &err).await;
-                            shared.feed_status(&row.contact, &engine_id, DeliveryStatus::Failed { code: 131047 }, &format!("x{id}"));
+                            shared.feed_status(
+                                &row.contact,
+                                &engine_id,
+                                DeliveryStatus::Failed { code: 131047 },
+                                &format!("x{id}"),
+                            );
                         }
                     }
                 }
@@ -208,8 +261,6 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
         }
     }
 }
-
-
 
 async fn dead(shared: &Arc<Shared>, id: i64, err: &str) {
     Metrics::inc(&shared.metrics.dead_letters);
@@ -240,19 +291,41 @@ pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 
 async fn call_webhook(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
     let id = row.id;
-    let name = payload.get("webhook").and_then(Value::as_str).unwrap_or("").to_string();
-    let url = payload.get("url").and_then(Value::as_str).unwrap_or("").to_string();
-    let call_id = payload.get("call_id").and_then(Value::as_str).map(str::to_string);
+    let name = payload
+        .get("webhook")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let url = payload
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let call_id = payload
+        .get("call_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let body = serde_json::to_vec(payload.get("body").unwrap_or(&Value::Null)).unwrap_or_default();
     let loaded = shared.script();
     let spec = loaded.program.webhooks.get(&name).cloned();
-    let attempts_allowed = spec.as_ref().map(|w| i64::from(w.attempts.max(1))).unwrap_or(5);
-    let backoff_base = spec.as_ref().map(|w| w.backoff.max(1) * 1000).unwrap_or(30_000);
+    let attempts_allowed = spec
+        .as_ref()
+        .map(|w| i64::from(w.attempts.max(1)))
+        .unwrap_or(5);
+    let backoff_base = spec
+        .as_ref()
+        .map(|w| w.backoff.max(1) * 1000)
+        .unwrap_or(30_000);
     let timeout = spec
         .as_ref()
         .and_then(|w| w.timeout)
         .map(|t| Duration::from_secs(t.max(1) as u64))
-        .or_else(|| payload.get("timeout_secs").and_then(Value::as_i64).map(|t| Duration::from_secs(t.max(1) as u64)))
+        .or_else(|| {
+            payload
+                .get("timeout_secs")
+                .and_then(Value::as_i64)
+                .map(|t| Duration::from_secs(t.max(1) as u64))
+        })
         .unwrap_or(Duration::from_millis(shared.config.http_timeout_ms));
     let secret = spec
         .as_ref()
@@ -268,7 +341,10 @@ async fn call_webhook(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
         .header("x-wafl-timestamp", ts.to_string())
         .header("x-wafl-script", loaded.hash_short());
     if let Some(secret) = &secret {
-        req = req.header("x-wafl-signature", webhook_signature(secret.expose().as_bytes(), ts, &body));
+        req = req.header(
+            "x-wafl-signature",
+            webhook_signature(secret.expose().as_bytes(), ts, &body),
+        );
     }
     let result = req.body(body).send().await;
     let now = jiff::Timestamp::now().as_millisecond();
@@ -280,12 +356,20 @@ async fn call_webhook(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
         Ok(resp) => {
             let status = resp.status();
             // 4xx other than 408/429 will not get better by retrying.
-            let retry = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
+            let retry =
+                status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
             Err((format!("HTTP {status}"), retry))
         }
         Err(e) => Err((format!("request failed: {}", without_url(&e)), true)),
     };
-    shared.metrics.count("webhook_calls_total", &format!("webhook=\"{}\",ok=\"{}\"", super::worker::prom_label(&name), outcome.is_ok()));
+    shared.metrics.count(
+        "webhook_calls_total",
+        &format!(
+            "webhook=\"{}\",ok=\"{}\"",
+            super::worker::prom_label(&name),
+            outcome.is_ok()
+        ),
+    );
     match outcome {
         Ok(answer) => {
             let _ = shared.db.run(move |s| s.outbox_done(id, None)).await;
@@ -342,4 +426,3 @@ impl WithoutUrl for reqwest::Error {
         s
     }
 }
-

@@ -15,7 +15,11 @@ pub async fn run(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let now = jiff::Timestamp::now().as_millisecond();
-        let due = shared.db.run(move |s| s.due_timers(now)).await.unwrap_or_default();
+        let due = shared
+            .db
+            .run(move |s| s.due_timers(now))
+            .await
+            .unwrap_or_default();
         let keys: HashSet<(String, i64)> = due.iter().map(|t| (t.id.clone(), t.due_ms)).collect();
         dispatched.retain(|k| keys.contains(k));
         for t in due {
@@ -56,14 +60,20 @@ pub async fn reload(shared: &Arc<Shared>) -> Reload {
         Ok(l) => l,
         Err(diagnostics) => {
             return Reload::Refused {
-                reason: format!("the new script has errors; the old one keeps running:\n{diagnostics}"),
+                reason: format!(
+                    "the new script has errors; the old one keeps running:\n{diagnostics}"
+                ),
             };
         }
     };
     if loaded.hash == current.hash {
         return Reload::Unchanged;
     }
-    let live = shared.db.run(|s| s.conversations(None)).await.unwrap_or_default();
+    let live = shared
+        .db
+        .run(|s| s.conversations(None))
+        .await
+        .unwrap_or_default();
     let mut missing: Vec<String> = live
         .iter()
         .filter_map(|(_, stage, _)| stage.clone())
@@ -75,7 +85,11 @@ pub async fn reload(shared: &Arc<Shared>) -> Reload {
         return Reload::Refused {
             reason: format!(
                 "the new script removes stage(s) {} that hold live conversations; the old script keeps running",
-                missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
     }
@@ -115,7 +129,9 @@ pub async fn watch_script(shared: Arc<Shared>) {
         }
         last = now;
         match reload(&shared).await {
-            Reload::Applied { hash } => tracing::info!(script = %hash.get(..12).unwrap_or(""), "script reloaded"),
+            Reload::Applied { hash } => {
+                tracing::info!(script = %hash.get(..12).unwrap_or(""), "script reloaded")
+            }
             Reload::Unchanged => {}
             Reload::Refused { reason } => tracing::error!("reload refused: {reason}"),
         }

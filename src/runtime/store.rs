@@ -240,7 +240,9 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -275,8 +277,9 @@ impl Store {
                 "INSERT INTO statuses (wamid, status, at, payload) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(wamid, status) DO NOTHING",
             )?;
-            let mut ins_unknown =
-                tx.prepare_cached("INSERT INTO unknown_events (received_ms, field, raw) VALUES (?1, ?2, ?3)")?;
+            let mut ins_unknown = tx.prepare_cached(
+                "INSERT INTO unknown_events (received_ms, field, raw) VALUES (?1, ?2, ?3)",
+            )?;
             let mut ins_history = tx.prepare_cached(
                 "INSERT INTO messages (contact, direction, wamid, body, at_ms) VALUES (?1, 'in', ?2, ?3, ?4)",
             )?;
@@ -318,9 +321,9 @@ impl Store {
 
     /// Inbound messages stored but not yet processed, oldest first (recovery on start).
     pub fn pending_inbound(&self) -> Result<Vec<InboundRow>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, wamid, contact, payload FROM inbound WHERE processed = 0 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, wamid, contact, payload FROM inbound WHERE processed = 0 ORDER BY seq",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(InboundRow {
                 seq: r.get(0)?,
@@ -335,7 +338,11 @@ impl Store {
     pub fn load_state(&self, contact: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT state FROM conversations WHERE contact = ?1", [contact], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM conversations WHERE contact = ?1",
+                [contact],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -445,7 +452,11 @@ impl Store {
 
     /// The contact and payload of the outbox row a status refers to (by our row id,
     /// echoed as `biz_opaque_callback_data`, or by the wamid WhatsApp gave us).
-    pub fn outbox_by_ref(&self, row_id: Option<i64>, wamid: &str) -> Result<Option<(String, String)>> {
+    pub fn outbox_by_ref(
+        &self,
+        row_id: Option<i64>,
+        wamid: &str,
+    ) -> Result<Option<(String, String)>> {
         Ok(self
             .conn
             .query_row(
@@ -490,7 +501,9 @@ impl Store {
     }
 
     pub fn next_timer_ms(&self) -> Result<Option<i64>> {
-        Ok(self.conn.query_row("SELECT MIN(due_ms) FROM timers", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(due_ms) FROM timers", [], |r| r.get(0))?)
     }
 
     /// Applies a delivery status to the outbound message it belongs to.
@@ -503,7 +516,13 @@ impl Store {
     }
 
     /// Records an outbound message in the history once WhatsApp accepted it.
-    pub fn record_outbound(&mut self, contact: &str, wamid: Option<&str>, body: &str, now_ms: i64) -> Result<()> {
+    pub fn record_outbound(
+        &mut self,
+        contact: &str,
+        wamid: Option<&str>,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO messages (contact, direction, wamid, body, status, at_ms) VALUES (?1, 'out', ?2, ?3, 'accepted', ?4)",
             params![contact, wamid, body, now_ms],
@@ -512,7 +531,10 @@ impl Store {
     }
 
     /// The stored conversations: (contact, stage, state JSON), optionally in one stage.
-    pub fn conversations(&self, stage: Option<&str>) -> Result<Vec<(String, Option<String>, String)>> {
+    pub fn conversations(
+        &self,
+        stage: Option<&str>,
+    ) -> Result<Vec<(String, Option<String>, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT contact, stage, state FROM conversations WHERE ?1 IS NULL OR stage = ?1 ORDER BY contact",
         )?;
@@ -522,18 +544,24 @@ impl Store {
 
     /// The history of one contact: (direction, wamid, body, status, at_ms).
     #[allow(clippy::type_complexity)]
-    pub fn history(&self, contact: &str) -> Result<Vec<(String, Option<String>, String, Option<String>, i64)>> {
+    pub fn history(
+        &self,
+        contact: &str,
+    ) -> Result<Vec<(String, Option<String>, String, Option<String>, i64)>> {
         let mut stmt = self.conn.prepare(
             "SELECT direction, wamid, body, status, at_ms FROM messages WHERE contact = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let rows = stmt.query_map([contact], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// The audit trail of one contact: (at_ms, event, effects).
     pub fn audit(&self, contact: &str) -> Result<Vec<(i64, String, String)>> {
-        let mut stmt =
-            self.conn.prepare("SELECT at_ms, event, effects FROM audit WHERE contact = ?1 ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at_ms, event, effects FROM audit WHERE contact = ?1 ORDER BY id")?;
         let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
@@ -588,10 +616,16 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let s = Store::open(&path).expect("open");
-            assert_eq!(s.schema_version().expect("version"), MIGRATIONS.len() as i64);
+            assert_eq!(
+                s.schema_version().expect("version"),
+                MIGRATIONS.len() as i64
+            );
         }
         let s = Store::open(&path).expect("reopen");
-        assert_eq!(s.schema_version().expect("version"), MIGRATIONS.len() as i64);
+        assert_eq!(
+            s.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

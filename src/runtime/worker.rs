@@ -7,9 +7,12 @@ use super::Shared;
 use super::metrics::Metrics;
 use super::store::{NewOutbox, StepWrite, TimerRow};
 use super::wire::inbound::{Content, InMessage, MediaType as WireMedia};
-use crate::compile::Value;
 use super::wire::outbound::OutMessage as WireOut;
-use crate::engine::{self, OutMessage, AgentAction, Contact, DeliveryStatus, EffectKind, Event, Inbound, InboundMessage, MediaType, State, WebhookResult};
+use crate::compile::Value;
+use crate::engine::{
+    self, AgentAction, Contact, DeliveryStatus, EffectKind, Event, Inbound, InboundMessage,
+    MediaType, OutMessage, State, WebhookResult,
+};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,11 +25,33 @@ pub const SHARDS: usize = 64;
 /// Work for a shard.
 #[derive(Debug)]
 pub enum Work {
-    Inbound { seq: i64, contact: String, msg: InMessage },
-    Timer { contact: String, id: String, db_id: String, due_ms: i64 },
-    Status { contact: String, message_id: String, status: DeliveryStatus, key: String },
-    Agent { contact: String, action: AgentAction, reply: oneshot::Sender<Result<String, String>> },
-    WebhookResult { contact: String, call_id: String, result: WebhookResult },
+    Inbound {
+        seq: i64,
+        contact: String,
+        msg: InMessage,
+    },
+    Timer {
+        contact: String,
+        id: String,
+        db_id: String,
+        due_ms: i64,
+    },
+    Status {
+        contact: String,
+        message_id: String,
+        status: DeliveryStatus,
+        key: String,
+    },
+    Agent {
+        contact: String,
+        action: AgentAction,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    WebhookResult {
+        contact: String,
+        call_id: String,
+        result: WebhookResult,
+    },
 }
 
 impl Work {
@@ -52,7 +77,10 @@ pub fn shard_of(contact: &str) -> usize {
     (h % SHARDS as u64) as usize
 }
 
-pub fn spawn_shards() -> (Vec<mpsc::UnboundedSender<Work>>, Vec<mpsc::UnboundedReceiver<Work>>) {
+pub fn spawn_shards() -> (
+    Vec<mpsc::UnboundedSender<Work>>,
+    Vec<mpsc::UnboundedReceiver<Work>>,
+) {
     (0..SHARDS).map(|_| mpsc::unbounded_channel()).unzip()
 }
 
@@ -132,7 +160,10 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
         },
         Content::FlowReply { response_json } => {
             let parsed: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
-            let token = parsed.get("flow_token").and_then(|t| t.as_str()).unwrap_or("");
+            let token = parsed
+                .get("flow_token")
+                .and_then(|t| t.as_str())
+                .unwrap_or("");
             let form = forms(token)?;
             let values = parsed
                 .as_object()
@@ -142,7 +173,9 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
                         .map(|(k, v)| {
                             let value = match v {
                                 serde_json::Value::String(s) => Value::Str(s.clone()),
-                                serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
+                                serde_json::Value::Number(n) => {
+                                    Value::Num(n.as_f64().unwrap_or(0.0))
+                                }
                                 serde_json::Value::Bool(b) => Value::Bool(*b),
                                 other => Value::Str(other.to_string()),
                             };
@@ -186,18 +219,33 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                 None => (None, format!("in{seq}")),
             }
         }
-        Work::Timer { id, db_id, due_ms, .. } => {
+        Work::Timer {
+            id, db_id, due_ms, ..
+        } => {
             write.timer_done = Some(db_id);
             let lag = (now.as_millisecond() - due_ms).max(0);
-            shared.metrics.timer_lag_ms.store(lag as u64, std::sync::atomic::Ordering::Relaxed);
+            shared
+                .metrics
+                .timer_lag_ms
+                .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
             (Some(Event::Timer { id }), format!("t{due_ms}"))
         }
-        Work::Status { message_id, status, key, .. } => (Some(Event::Status { message_id, status }), key),
+        Work::Status {
+            message_id,
+            status,
+            key,
+            ..
+        } => (Some(Event::Status { message_id, status }), key),
         Work::Agent { action, reply, .. } => {
             agent_reply = Some(reply);
-            (Some(Event::Agent(action)), format!("a{}", rand::random::<u64>()))
+            (
+                Some(Event::Agent(action)),
+                format!("a{}", rand::random::<u64>()),
+            )
         }
-        Work::WebhookResult { call_id, result, .. } => {
+        Work::WebhookResult {
+            call_id, result, ..
+        } => {
             let key = format!("r{call_id}");
             (Some(Event::WebhookResult { call_id, result }), key)
         }
@@ -205,7 +253,9 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     let (new_state, effects) = match &event {
         Some(ev) => {
             let program = &loaded.program;
-            let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine::step(program, &state, ev, now)));
+            let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::step(program, &state, ev, now)
+            }));
             match stepped {
                 Ok(outcome) => (outcome.state, outcome.effects),
                 Err(_) => {
@@ -214,7 +264,10 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     write.audit_event = serde_json::to_string(ev).unwrap_or_default();
                     write.audit_effects = "\"engine panic\"".into();
                     write.state = serde_json::to_string(&state).unwrap_or_default();
-                    let _ = shared.db.run(move |s| s.apply_step(&write, now.as_millisecond())).await;
+                    let _ = shared
+                        .db
+                        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+                        .await;
                     if let Some(r) = agent_reply {
                         let _ = r.send(Err("the engine failed on this action".into()));
                     }
@@ -279,10 +332,16 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     }
     write.stage = new_state.card.as_ref().map(|c| c.stage.clone());
     write.state = serde_json::to_string(&new_state).unwrap_or_default();
-    write.audit_event = event.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default()).unwrap_or_else(|| "null".into());
+    write.audit_event = event
+        .as_ref()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .unwrap_or_else(|| "null".into());
     write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
     let has_outbox = !write.outbox.is_empty();
-    let result = shared.db.run(move |s| s.apply_step(&write, now.as_millisecond())).await;
+    let result = shared
+        .db
+        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+        .await;
     match result {
         Ok(_) => {
             if has_outbox {
@@ -317,7 +376,12 @@ pub fn to_wire(message: &OutMessage, token: &str) -> WireOut {
             button: button.clone(),
             rows: rows.clone(),
         },
-        OutMessage::Template { wa_name, lang, params, .. } => WireOut::Template {
+        OutMessage::Template {
+            wa_name,
+            lang,
+            params,
+            ..
+        } => WireOut::Template {
             name: wa_name.clone(),
             lang: lang.clone(),
             params: params.clone(),

@@ -15,7 +15,10 @@ pub enum Inbound {
     /// `value.errors[]`: a problem of the app or the account, not tied to a message.
     Error(WireError),
     /// A change we do not handle (another `field`, an unexpected shape).
-    Unknown { field: String, raw: Value },
+    Unknown {
+        field: String,
+        raw: Value,
+    },
 }
 
 /// A message a customer sent.
@@ -40,13 +43,24 @@ pub struct InMessage {
 pub enum Content {
     Text(String),
     /// An interactive reply-button tap.
-    ButtonReply { id: String, title: String },
+    ButtonReply {
+        id: String,
+        title: String,
+    },
     /// An interactive list-row choice.
-    ListReply { id: String, title: String },
+    ListReply {
+        id: String,
+        title: String,
+    },
     /// A quick-reply button of a template message.
-    TemplateButton { payload: String, text: String },
+    TemplateButton {
+        payload: String,
+        text: String,
+    },
     /// A WhatsApp Flows completion: `response_json` is itself a JSON string.
-    FlowReply { response_json: String },
+    FlowReply {
+        response_json: String,
+    },
     Media {
         kind: MediaType,
         media_id: String,
@@ -61,16 +75,22 @@ pub enum Content {
         address: Option<String>,
     },
     /// Shared contact cards; only their number is kept here (the raw JSON is stored).
-    Contacts { count: usize },
+    Contacts {
+        count: usize,
+    },
     /// A reaction; `emoji` is `None` when the customer removed it.
     Reaction {
         message_id: String,
         emoji: Option<String>,
     },
     /// A message type WhatsApp could not deliver to us (`unsupported`/`unknown`).
-    Unsupported { errors: Vec<WireError> },
+    Unsupported {
+        errors: Vec<WireError>,
+    },
     /// A type this decoder does not know yet.
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -154,7 +174,9 @@ impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecodeError::NotJson(e) => write!(f, "body is not JSON: {e}"),
-            DecodeError::NotAWebhook => f.write_str("body is JSON but not a WhatsApp webhook (no `entry` array)"),
+            DecodeError::NotAWebhook => {
+                f.write_str("body is JSON but not a WhatsApp webhook (no `entry` array)")
+            }
         }
     }
 }
@@ -176,7 +198,10 @@ fn num(v: &Value, key: &str) -> Option<f64> {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn timestamp(v: &Value) -> i64 {
@@ -202,8 +227,12 @@ fn errors(v: &Value) -> Vec<WireError> {
 /// Decodes a webhook body. Only a body that is not a webhook at all is an error; every
 /// entry inside is decoded on its own.
 pub fn decode(body: &[u8]) -> Result<Vec<Inbound>, DecodeError> {
-    let root: Value = serde_json::from_slice(body).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-    let entries = root.get("entry").and_then(Value::as_array).ok_or(DecodeError::NotAWebhook)?;
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let entries = root
+        .get("entry")
+        .and_then(Value::as_array)
+        .ok_or(DecodeError::NotAWebhook)?;
     let mut out = Vec::new();
     for entry in entries {
         for change in arr(entry, "changes") {
@@ -245,7 +274,10 @@ fn decode_messages_value(value: &Value, out: &mut Vec<Inbound>) {
         };
         let profile_name = contacts
             .iter()
-            .find(|c| s(c, "wa_id").as_deref() == Some(from.as_str()) || s(c, "user_id").as_deref() == Some(from.as_str()))
+            .find(|c| {
+                s(c, "wa_id").as_deref() == Some(from.as_str())
+                    || s(c, "user_id").as_deref() == Some(from.as_str())
+            })
             .or(contacts.first())
             .and_then(|c| c.get("profile"))
             .and_then(|p| s(p, "name"));
@@ -296,7 +328,9 @@ fn content(m: &Value) -> Content {
         None => Content::Other { kind: kind.clone() },
     };
     match kind.as_str() {
-        "text" => get("body").map(Content::Text).unwrap_or(Content::Other { kind }),
+        "text" => get("body")
+            .map(Content::Text)
+            .unwrap_or(Content::Other { kind }),
         "image" => media(MediaType::Image),
         "video" => media(MediaType::Video),
         "audio" => media(MediaType::Audio),
@@ -323,7 +357,9 @@ fn content(m: &Value) -> Content {
             text: get("text").unwrap_or_default(),
         },
         "interactive" => {
-            let Some(b) = body else { return Content::Other { kind } };
+            let Some(b) = body else {
+                return Content::Other { kind };
+            };
             match s(b, "type").as_deref() {
                 Some("button_reply") => match b.get("button_reply") {
                     Some(r) => Content::ButtonReply {
@@ -395,8 +431,16 @@ mod tests {
         assert!(verify_signature(b"test_app_secret", body, Some(expected)));
         assert!(!verify_signature(b"other", body, Some(expected)));
         assert!(!verify_signature(b"test_app_secret", body, None));
-        assert!(!verify_signature(b"test_app_secret", body, Some("sha256=zz")));
-        assert!(!verify_signature(b"test_app_secret", body, Some(&expected[7..])));
+        assert!(!verify_signature(
+            b"test_app_secret",
+            body,
+            Some("sha256=zz")
+        ));
+        assert!(!verify_signature(
+            b"test_app_secret",
+            body,
+            Some(&expected[7..])
+        ));
     }
 
     fn wrap(value: &str) -> String {
@@ -442,19 +486,36 @@ mod tests {
         );
         assert!(matches!(&contents[2], Content::ListReply { title, .. } if title == "Delivery"));
         assert!(matches!(&contents[3], Content::TemplateButton { text, .. } if text == "Yes"));
-        assert!(matches!(&contents[4], Content::Media { kind: MediaType::Image, caption: Some(c), .. } if c == "c"));
-        assert!(matches!(&contents[5], Content::Location { latitude, .. } if (*latitude + 23.5).abs() < 1e-9));
-        assert!(matches!(&contents[6], Content::FlowReply { response_json } if response_json.contains("flow_token")));
-        assert!(matches!(&contents[7], Content::Reaction { emoji: None, .. }));
-        assert!(matches!(&contents[8], Content::Unsupported { errors } if errors[0].code == 131051));
+        assert!(
+            matches!(&contents[4], Content::Media { kind: MediaType::Image, caption: Some(c), .. } if c == "c")
+        );
+        assert!(
+            matches!(&contents[5], Content::Location { latitude, .. } if (*latitude + 23.5).abs() < 1e-9)
+        );
+        assert!(
+            matches!(&contents[6], Content::FlowReply { response_json } if response_json.contains("flow_token"))
+        );
+        assert!(matches!(
+            &contents[7],
+            Content::Reaction { emoji: None, .. }
+        ));
+        assert!(
+            matches!(&contents[8], Content::Unsupported { errors } if errors[0].code == 131051)
+        );
         assert!(matches!(&contents[9], Content::Other { kind } if kind == "hologram"));
         assert_eq!(contents[10], Content::Contacts { count: 2 });
-        assert!(matches!(&contents[11], Content::Media { kind: MediaType::Document, filename: Some(f), .. } if f == "a.pdf"));
-        let Inbound::Message(first) = &items[0] else { unreachable!() };
+        assert!(
+            matches!(&contents[11], Content::Media { kind: MediaType::Document, filename: Some(f), .. } if f == "a.pdf")
+        );
+        let Inbound::Message(first) = &items[0] else {
+            unreachable!()
+        };
         assert_eq!(first.profile_name.as_deref(), Some("Ana"));
         assert_eq!(first.timestamp, 1_700_000_000);
         assert_eq!(first.phone_number_id, "PNID");
-        let Inbound::Message(second) = &items[1] else { unreachable!() };
+        let Inbound::Message(second) = &items[1] else {
+            unreachable!()
+        };
         assert_eq!(second.context_id.as_deref(), Some("out1"));
     }
 
@@ -470,7 +531,9 @@ mod tests {
         );
         let items = decode(body.as_bytes()).expect("valid webhook");
         assert_eq!(items.len(), 3);
-        let Inbound::Status(failed) = &items[1] else { panic!("{items:?}") };
+        let Inbound::Status(failed) = &items[1] else {
+            panic!("{items:?}")
+        };
         assert_eq!(failed.status, StatusKind::Failed);
         assert_eq!(failed.callback_data.as_deref(), Some("42"));
         assert_eq!(failed.errors[0].code, 131047);

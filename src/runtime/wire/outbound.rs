@@ -66,7 +66,11 @@ fn option_id(prefix: &str, i: usize) -> String {
 
 /// Empty template parameters are rejected by WhatsApp; a zero-width space stands in.
 fn param_text(p: &str) -> String {
-    if p.is_empty() { "\u{200b}".to_string() } else { p.to_string() }
+    if p.is_empty() {
+        "\u{200b}".to_string()
+    } else {
+        p.to_string()
+    }
 }
 
 /// The JSON body of `POST /<PHONE_NUMBER_ID>/messages`.
@@ -75,7 +79,9 @@ pub fn encode(to: &str, msg: &OutMessage, callback_data: Option<&str>) -> Value 
         OutMessage::Read { message_id } => {
             return json!({ "messaging_product": "whatsapp", "status": "read", "message_id": message_id });
         }
-        OutMessage::Text { body } => json!({ "type": "text", "text": { "body": body, "preview_url": false } }),
+        OutMessage::Text { body } => {
+            json!({ "type": "text", "text": { "body": body, "preview_url": false } })
+        }
         OutMessage::Buttons { body, buttons } => json!({
             "type": "interactive",
             "interactive": {
@@ -213,7 +219,10 @@ mod tests {
         assert_eq!(b["messaging_product"], "whatsapp");
         assert_eq!(b["to"], "+5511988887777");
         assert_eq!(b["biz_opaque_callback_data"], "17");
-        assert_eq!(b["interactive"]["action"]["buttons"][1]["reply"]["title"], "Other");
+        assert_eq!(
+            b["interactive"]["action"]["buttons"][1]["reply"]["title"],
+            "Other"
+        );
         let l = encode(
             "1",
             &OutMessage::List {
@@ -223,7 +232,10 @@ mod tests {
             },
             None,
         );
-        assert_eq!(l["interactive"]["action"]["sections"][0]["rows"][0]["title"], "A");
+        assert_eq!(
+            l["interactive"]["action"]["sections"][0]["rows"][0]["title"],
+            "A"
+        );
         let t = encode(
             "1",
             &OutMessage::Template {
@@ -234,9 +246,21 @@ mod tests {
             None,
         );
         assert_eq!(t["template"]["language"]["code"], "pt_BR");
-        assert_eq!(t["template"]["components"][0]["parameters"][0]["text"], "Ana");
-        assert_eq!(t["template"]["components"][0]["parameters"][1]["text"], "\u{200b}");
-        let r = encode("1", &OutMessage::Read { message_id: "w1".into() }, None);
+        assert_eq!(
+            t["template"]["components"][0]["parameters"][0]["text"],
+            "Ana"
+        );
+        assert_eq!(
+            t["template"]["components"][0]["parameters"][1]["text"],
+            "\u{200b}"
+        );
+        let r = encode(
+            "1",
+            &OutMessage::Read {
+                message_id: "w1".into(),
+            },
+            None,
+        );
         assert_eq!(r["status"], "read");
     }
 
@@ -256,7 +280,8 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_sent_id(br#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.1"}]}"#).as_deref(),
+            parse_sent_id(br#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.1"}]}"#)
+                .as_deref(),
             Some("wamid.1")
         );
     }
