@@ -431,7 +431,8 @@ async fn admin_action(
                 text: t,
             },
             None => {
-                return (StatusCode::BAD_REQUEST, "reply needs {\"text\": \"...\"}").into_response();
+                return (StatusCode::BAD_REQUEST, "reply needs {\"text\": \"...\"}")
+                    .into_response();
             }
         },
         "resolve" => AgentAction::Resolve {

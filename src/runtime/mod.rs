@@ -326,7 +326,13 @@ pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store = store::Store::open(&config.database).map_err(|e| e.to_string())?;
+    let mut store = store::Store::open(&config.database).map_err(|e| e.to_string())?;
+    let recovered = store.recover_inflight().map_err(|e| e.to_string())?;
+    if recovered > 0 {
+        tracing::warn!(
+            "{recovered} outbound request(s) were in flight when the last run stopped; they are sent again with their idempotency keys"
+        );
+    }
     let db = Db::start(store);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

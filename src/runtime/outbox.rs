@@ -124,7 +124,10 @@ pub async fn run(shared: Arc<Shared>) {
 
 async fn perform(shared: &Arc<Shared>, row: OutboxRow) {
     let id = row.id;
-    if shared.db.run(move |s| s.outbox_inflight(id)).await.is_err() {
+    if !matches!(
+        shared.db.run(move |s| s.outbox_inflight(id)).await,
+        Ok(true)
+    ) {
         return;
     }
     let payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();

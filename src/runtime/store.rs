@@ -396,11 +396,11 @@ impl Store {
         Ok(outbox_ids)
     }
 
-    /// Outbox rows due now, oldest first. Rows left `inflight` by a crash are due again.
+    /// Outbox rows due now, oldest first.
     pub fn due_outbox(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, contact, kind, payload, idem_key, attempts FROM outbox
-             WHERE state IN ('pending', 'inflight') AND next_ms <= ?1 ORDER BY id LIMIT ?2",
+             WHERE state = 'pending' AND next_ms <= ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
             Ok(OutboxRow {
@@ -415,13 +415,25 @@ impl Store {
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
-    /// Marks a row in flight before the request leaves, counting the attempt.
-    pub fn outbox_inflight(&mut self, id: i64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?1",
+    /// Claims a pending row before its request leaves, counting the attempt. Returns
+    /// false when the row is no longer pending (another sender took it, or it is done),
+    /// so no request ever leaves twice from one running daemon.
+    pub fn outbox_inflight(&mut self, id: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?1 AND state = 'pending'",
             [id],
         )?;
-        Ok(())
+        Ok(n == 1)
+    }
+
+    /// After a crash, rows that were in flight may or may not have reached their
+    /// receiver: make them pending again (at-least-once; receivers deduplicate on the
+    /// idempotency key). Called once at start, before the sender runs.
+    pub fn recover_inflight(&mut self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'inflight'",
+            [],
+        )?)
     }
 
     pub fn outbox_done(&mut self, id: i64, wamid: Option<&str>) -> Result<()> {
@@ -717,9 +729,19 @@ mod tests {
         assert!(s.due_timers(49).expect("timers").is_empty());
         assert_eq!(s.due_timers(50).expect("timers").len(), 1);
         assert_eq!(s.conversations(Some("triage")).expect("cards").len(), 1);
-        s.outbox_inflight(ids[0]).expect("inflight");
+        assert!(s.outbox_inflight(ids[0]).expect("inflight"));
+        assert!(
+            !s.outbox_inflight(ids[0]).expect("claimed once"),
+            "a row is claimed once"
+        );
+        assert!(
+            s.due_outbox(2, 10).expect("due").is_empty(),
+            "in flight is not due"
+        );
         // A crash now leaves the row in flight: it is due again after a restart.
+        assert_eq!(s.recover_inflight().expect("recover"), 1);
         assert_eq!(s.due_outbox(2, 10).expect("due")[0].attempts, 1);
+        assert!(s.outbox_inflight(ids[0]).expect("inflight"));
         s.outbox_done(ids[0], Some("wamid.X")).expect("done");
         assert_eq!(s.outbox_depth().expect("depth"), 0);
     }
