@@ -162,6 +162,7 @@ async fn receive(State(shared): S, headers: HeaderMap, body: Bytes) -> Response 
 pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
     let mut batch = IngestBatch::default();
     let mut statuses = Vec::new();
+    let mut decoded: HashMap<String, inbound::InMessage> = HashMap::new();
     for item in items {
         match item {
             Inbound::Message(m) => {
@@ -174,6 +175,7 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
                     contact: m.from.clone(),
                     payload: serde_json::to_string(&m).unwrap_or_default(),
                 });
+                decoded.insert(m.id.clone(), m);
             }
             Inbound::Status(s) => {
                 Metrics::inc(&shared.metrics.statuses_received);
@@ -215,13 +217,12 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
         Metrics::inc(&shared.metrics.inbound_duplicates);
     }
     for row in result.new_messages {
-        match serde_json::from_str(&row.payload) {
-            Ok(msg) => shared.dispatch(Work::Inbound {
+        if let Some(msg) = decoded.remove(&row.wamid) {
+            shared.dispatch(Work::Inbound {
                 seq: row.seq,
                 contact: row.contact,
                 msg,
-            }),
-            Err(e) => tracing::error!("stored inbound message unreadable: {e}"),
+            });
         }
     }
     for s in statuses {

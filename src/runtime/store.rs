@@ -65,7 +65,8 @@ const MIGRATIONS: &[&str] = &[
         wamid       TEXT,
         created_ms  INTEGER NOT NULL
     );
-    CREATE INDEX outbox_due ON outbox(state, next_ms);
+    CREATE INDEX outbox_due ON outbox(state, id);
+    CREATE INDEX outbox_wamid ON outbox(wamid);
     CREATE TABLE timers (
         id          TEXT PRIMARY KEY,
         contact     TEXT NOT NULL,
@@ -233,6 +234,12 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A larger page cache and fewer, larger WAL checkpoints: the write path is
+        // append-heavy, and every checkpoint costs extra fsyncs.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store { conn };
         store.migrate()?;
@@ -351,18 +358,22 @@ impl Store {
     pub fn apply_step(&mut self, w: &StepWrite, now_ms: i64) -> Result<Vec<i64>> {
         let tx = self.conn.savepoint()?;
         let mut outbox_ids = Vec::new();
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO conversations (contact, state, stage, updated_ms) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(contact) DO UPDATE SET state = ?2, stage = ?3, updated_ms = ?4",
+        )?
+        .execute(
             params![w.contact, w.state, w.stage, now_ms],
         )?;
         if let Some(seq) = w.inbound_seq {
-            tx.execute("UPDATE inbound SET processed = 1 WHERE seq = ?1", [seq])?;
+            tx.prepare_cached("UPDATE inbound SET processed = 1 WHERE seq = ?1")?.execute([seq])?;
         }
         for o in &w.outbox {
-            let n = tx.execute(
+            let n = tx.prepare_cached(
                 "INSERT INTO outbox (contact, kind, payload, idem_key, next_ms, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(idem_key) DO NOTHING",
+            )?
+            .execute(
                 params![o.contact, o.kind, o.payload, o.idem_key, now_ms],
             )?;
             if n == 1 {
@@ -370,26 +381,32 @@ impl Store {
             }
         }
         for id in &w.timers_cancelled {
-            tx.execute("DELETE FROM timers WHERE id = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM timers WHERE id = ?1")?.execute([id])?;
         }
         if let Some(id) = &w.timer_done {
-            tx.execute("DELETE FROM timers WHERE id = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM timers WHERE id = ?1")?.execute([id])?;
         }
         for t in &w.timers_set {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO timers (id, contact, due_ms, payload) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET due_ms = ?3, payload = ?4",
+            )?
+            .execute(
                 params![t.id, t.contact, t.due_ms, t.payload],
             )?;
         }
         for (direction, body) in &w.history {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO messages (contact, direction, body, at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(
                 params![w.contact, direction, body, now_ms],
             )?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO audit (contact, at_ms, script_hash, event, effects) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(
             params![w.contact, now_ms, w.script_hash, w.audit_event, w.audit_effects],
         )?;
         tx.commit()?;
