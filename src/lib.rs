@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod repl;
+pub mod runtime;
 pub mod session;
 pub mod syntax;
 pub mod testrun;

@@ -7,6 +7,7 @@ mod fmt;
 mod graph;
 mod lsp;
 mod repl;
+mod run;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Run the language server on stdin and stdout, for editors.
     Lsp(lsp::LspArgs),
+    /// Run a script as a daemon: WhatsApp webhooks in, replies and webhooks out.
+    Run(run::RunArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Run(args) => run::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
     };

@@ -1,0 +1,45 @@
+//! `wafl run FILE`: the daemon.
+
+use super::{EXIT_FAILED, EXIT_OK};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The `.flow` script to run.
+    #[arg(value_name = "FILE")]
+    pub script: PathBuf,
+    /// Configuration file (TOML). Secrets come from the environment:
+    /// WAFL_ACCESS_TOKEN, WAFL_APP_SECRET, WAFL_VERIFY_TOKEN, WAFL_ADMIN_TOKEN, and the
+    /// variables the script names with env("...").
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080, or `listen` in the config).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let opts = crate::runtime::RunOptions {
+        script: args.script,
+        config: args.config,
+        listen: args.listen,
+    };
+    match runtime.block_on(crate::runtime::run(opts)) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The daemon's configuration: `wafl.toml` plus environment variables for secrets.
+//!
+//! Secrets (access token, app secret, verify token, admin token, webhook secrets) come
+//! only from the environment, never from the file, and are wrapped in [`Secret`] whose
+//! `Debug`/`Display` print `***`, so they cannot reach a log by accident.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret value: usable, but never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `wafl.toml` as written. Every key is optional; unknown keys are an error (a typo
+/// must not silently fall back to a default).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database: Option<PathBuf>,
+    #[serde(default)]
+    pub whatsapp: WhatsAppFile,
+    #[serde(default)]
+    pub log: LogFile,
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppFile {
+    /// Graph API base, version included, e.g. `https://graph.facebook.com/v25.0`.
+    pub graph_url: Option<String>,
+    pub phone_number_id: Option<String>,
+    /// Messages per second per business number (WhatsApp's default is 80).
+    pub send_rate: Option<u32>,
+    /// Minimum pause between two messages to the same contact, in milliseconds.
+    pub contact_pace_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+    /// Log message bodies (off by default: they are customers' words).
+    pub bodies: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Largest webhook body accepted, in bytes (WhatsApp sends up to 3 MB).
+    pub max_body_bytes: Option<usize>,
+    /// Timeout of each outbound HTTP call, in milliseconds.
+    pub http_timeout_ms: Option<u64>,
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    pub graph_url: String,
+    pub phone_number_id: Option<String>,
+    pub access_token: Option<Secret>,
+    pub app_secret: Option<Secret>,
+    pub verify_token: Option<Secret>,
+    pub admin_token: Option<Secret>,
+    pub send_rate: u32,
+    pub contact_pace_ms: u64,
+    pub log_json: bool,
+    pub log_bodies: bool,
+    pub max_body_bytes: usize,
+    pub http_timeout_ms: u64,
+    /// Environment variables the script names with `env("...")`, resolved.
+    pub script_secrets: BTreeMap<String, Secret>,
+}
+
+impl Config {
+    /// True when WhatsApp credentials are configured; otherwise the daemon runs the
+    /// local sandbox channel.
+    pub fn has_whatsapp(&self) -> bool {
+        self.access_token.is_some() && self.phone_number_id.is_some()
+    }
+}
+
+/// A configuration problem, saying where and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses `wafl.toml` text; errors name the file, line and column.
+pub fn parse_file(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before
+                    .rsplit('\n')
+                    .next()
+                    .map(|l| l.chars().count() + 1)
+                    .unwrap_or(1);
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        ConfigError(format!("error in {name}{at}: {}", e.message()))
+    })
+}
+
+/// Builds the effective configuration from the file (if any), the environment, and the
+/// command-line `--listen`.
+pub fn resolve(
+    file: FileConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    listen_flag: Option<&str>,
+    script_env_vars: &[String],
+) -> Result<Config, ConfigError> {
+    let listen_text = listen_flag
+        .map(str::to_string)
+        .or_else(|| env("WAFL_LISTEN"))
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        ConfigError(format!(
+            "`{listen_text}` is not a listen address; write it as IP:PORT, e.g. 127.0.0.1:8080"
+        ))
+    })?;
+    let secret = |k: &str| env(k).filter(|v| !v.is_empty()).map(Secret);
+    let mut script_secrets = BTreeMap::new();
+    for var in script_env_vars {
+        if let Some(v) = secret(var) {
+            script_secrets.insert(var.clone(), v);
+        }
+    }
+    let log_format = file.log.format.unwrap_or_else(|| "text".into());
+    let log_json = match log_format.as_str() {
+        "text" => false,
+        "json" => true,
+        other => {
+            return Err(ConfigError(format!(
+                "unknown log format `{other}` in [log] format; use \"text\" or \"json\""
+            )));
+        }
+    };
+    let send_rate = file.whatsapp.send_rate.unwrap_or(80);
+    if send_rate == 0 {
+        return Err(ConfigError(
+            "[whatsapp] send_rate must be at least 1 message per second".into(),
+        ));
+    }
+    Ok(Config {
+        listen,
+        database: env("WAFL_DATABASE")
+            .map(PathBuf::from)
+            .or(file.database)
+            .unwrap_or_else(|| PathBuf::from("wafl.db")),
+        graph_url: env("WAFL_GRAPH_URL")
+            .or(file.whatsapp.graph_url)
+            .unwrap_or_else(|| "https://graph.facebook.com/v25.0".to_string())
+            .trim_end_matches('/')
+            .to_string(),
+        phone_number_id: env("WAFL_PHONE_NUMBER_ID").or(file.whatsapp.phone_number_id),
+        access_token: secret("WAFL_ACCESS_TOKEN"),
+        app_secret: secret("WAFL_APP_SECRET"),
+        verify_token: secret("WAFL_VERIFY_TOKEN"),
+        admin_token: secret("WAFL_ADMIN_TOKEN"),
+        send_rate,
+        contact_pace_ms: file.whatsapp.contact_pace_ms.unwrap_or(0),
+        log_json: env("WAFL_LOG_FORMAT")
+            .map(|f| f == "json")
+            .unwrap_or(log_json),
+        log_bodies: file.log.bodies.unwrap_or(false),
+        max_body_bytes: file.limits.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+        http_timeout_ms: file.limits.http_timeout_ms.unwrap_or(10_000),
+        script_secrets,
+    })
+}
+
+/// Reads and resolves the configuration from a path (missing default file is fine).
+pub fn load(
+    path: Option<&Path>,
+    listen_flag: Option<&str>,
+    script_env_vars: &[String],
+) -> Result<Config, ConfigError> {
+    let file = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| ConfigError(format!("cannot read config `{}`: {e}", p.display())))?;
+            parse_file(&p.display().to_string(), &text)?
+        }
+        None => FileConfig::default(),
+    };
+    resolve(
+        file,
+        &|k| std::env::var(k).ok(),
+        listen_flag,
+        script_env_vars,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_errors_say_where_and_unknown_keys_are_rejected() {
+        let e = parse_file("wafl.toml", "listen = \"x\"\n[whatsapp]\nsend_rat = 3\n")
+            .expect_err("typo");
+        assert!(e.0.starts_with("error in wafl.toml:3:"), "{e}");
+        assert!(e.0.contains("send_rat"), "{e}");
+        assert!(parse_file("w", "listen = [").is_err());
+    }
+
+    #[test]
+    fn environment_supplies_secrets_and_overrides_the_file() {
+        let file = parse_file(
+            "w",
+            "listen = \"127.0.0.1:9000\"\n[whatsapp]\nphone_number_id = \"1\"\n",
+        )
+        .expect("ok");
+        let env = |k: &str| match k {
+            "WAFL_ACCESS_TOKEN" => Some("Zq9-access".to_string()),
+            "CRM_SECRET" => Some("s3".to_string()),
+            _ => None,
+        };
+        let c =
+            resolve(file, &env, None, &["CRM_SECRET".into(), "MISSING".into()]).expect("config");
+        assert_eq!(c.listen.port(), 9000);
+        assert!(c.has_whatsapp());
+        assert_eq!(format!("{:?}", c.access_token), "Some(***)");
+        assert_eq!(c.script_secrets.len(), 1);
+        assert!(
+            !format!("{c:?}").contains("Zq9-access"),
+            "secrets never appear in Debug output"
+        );
+        let bad = resolve(FileConfig::default(), &|_| None, Some("nope"), &[]);
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Counters and gauges of the daemon, rendered in the Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// All metrics. Simple counters are atomics; labelled ones live in ordered maps.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub webhooks_received: AtomicU64,
+    pub webhooks_rejected: AtomicU64,
+    pub inbound_duplicates: AtomicU64,
+    pub statuses_received: AtomicU64,
+    pub unknown_payloads: AtomicU64,
+    pub engine_steps: AtomicU64,
+    pub engine_panics: AtomicU64,
+    pub retries: AtomicU64,
+    pub dead_letters: AtomicU64,
+    pub outbox_depth: AtomicU64,
+    pub timer_lag_ms: AtomicU64,
+    /// Sum and count of send latencies, in microseconds.
+    pub send_latency_us_sum: AtomicU64,
+    pub send_latency_count: AtomicU64,
+    labelled: Mutex<BTreeMap<(String, String), u64>>,
+}
+
+impl Metrics {
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds one to a labelled counter, e.g. `("messages_in_total", "type=\"text\"")`.
+    pub fn count(&self, name: &str, labels: &str) {
+        if let Ok(mut m) = self.labelled.lock() {
+            *m.entry((name.to_string(), labels.to_string())).or_insert(0) += 1;
+        }
+    }
+
+    pub fn get(&self, name: &str, labels: &str) -> u64 {
+        self.labelled
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(name.to_string(), labels.to_string())).copied())
+            .unwrap_or(0)
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let simple: [(&str, &str, &AtomicU64); 13] = [
+            (
+                "wafl_webhooks_received_total",
+                "counter",
+                &self.webhooks_received,
+            ),
+            (
+                "wafl_webhooks_rejected_total",
+                "counter",
+                &self.webhooks_rejected,
+            ),
+            (
+                "wafl_inbound_duplicates_total",
+                "counter",
+                &self.inbound_duplicates,
+            ),
+            (
+                "wafl_statuses_received_total",
+                "counter",
+                &self.statuses_received,
+            ),
+            (
+                "wafl_unknown_payloads_total",
+                "counter",
+                &self.unknown_payloads,
+            ),
+            ("wafl_engine_steps_total", "counter", &self.engine_steps),
+            ("wafl_engine_panics_total", "counter", &self.engine_panics),
+            ("wafl_retries_total", "counter", &self.retries),
+            ("wafl_dead_letters_total", "counter", &self.dead_letters),
+            ("wafl_outbox_depth", "gauge", &self.outbox_depth),
+            ("wafl_timer_lag_ms", "gauge", &self.timer_lag_ms),
+            (
+                "wafl_send_latency_microseconds_sum",
+                "counter",
+                &self.send_latency_us_sum,
+            ),
+            (
+                "wafl_send_latency_microseconds_count",
+                "counter",
+                &self.send_latency_count,
+            ),
+        ];
+        for (name, kind, v) in simple {
+            out.push_str(&format!(
+                "# TYPE {name} {kind}\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
+        }
+        if let Ok(m) = self.labelled.lock() {
+            let mut last = "";
+            for ((name, labels), v) in m.iter() {
+                if name != last {
+                    out.push_str(&format!("# TYPE wafl_{name} counter\n"));
+                    last = name;
+                }
+                out.push_str(&format!("wafl_{name}{{{labels}}} {v}\n"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,397 @@
+//! The daemon (`wafl run`): the only part that does I/O at scale — WhatsApp webhooks in,
+//! Graph API sends and outbound webhooks out, durable state in SQLite, timers.
+//!
+//! Flow of a message: `http` verifies and decodes the webhook, `db` stores the batch in a
+//! group commit, then WhatsApp gets its 200; the new messages go to the `worker` shard of
+//! their contact, which runs the engine and stores the new state with the effects; the
+//! `outbox` sender performs the sends and webhook calls; `scheduler` fires timers.
+//!
+//! **Invariant:** only this module knows WhatsApp wire types (`wire`).
+//! **Invariant:** nothing is acknowledged before it is durable.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod scheduler;
+pub mod store;
+pub mod wire;
+pub mod worker;
+
+use crate::compile::{self, Program};
+use crate::engine::DeliveryStatus;
+use config::{Config, Secret};
+use db::Db;
+use metrics::Metrics;
+use outbox::{RateLimit, SendError};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Notify, mpsc, watch};
+use wire::outbound::{self, OutMessage as WireOut, Retry};
+use worker::{Work, shard_of};
+
+/// The script the daemon runs: compiled program, source hash and path.
+#[derive(Debug)]
+pub struct Loaded {
+    pub program: Program,
+    /// SHA-256 of the source, hex; stamped into every audit row and log line.
+    pub hash: String,
+    pub path: PathBuf,
+    pub source: String,
+}
+
+impl Loaded {
+    pub fn hash_short(&self) -> &str {
+        self.hash.get(..12).unwrap_or(&self.hash)
+    }
+}
+
+/// Where outbound WhatsApp messages go.
+#[derive(Debug)]
+pub enum Channel {
+    /// The WhatsApp Cloud API.
+    Graph {
+        base: String,
+        phone_number_id: String,
+        token: Secret,
+    },
+    /// No credentials: messages are kept for the `/sandbox` page.
+    Sandbox(Mutex<Vec<(String, serde_json::Value)>>),
+}
+
+impl Channel {
+    /// Sends one message; returns the wamid.
+    pub async fn send(
+        &self,
+        shared: &Shared,
+        to: &str,
+        msg: &WireOut,
+        callback: &str,
+    ) -> Result<Option<String>, SendError> {
+        match self {
+            Channel::Sandbox(out) => {
+                let body = outbound::encode(to, msg, Some(callback));
+                let Ok(mut v) = out.lock() else {
+                    return Err(SendError {
+                        code: 0,
+                        message: "sandbox unavailable".into(),
+                        retry: Retry::Yes,
+                    });
+                };
+                v.push((to.trim_start_matches('+').to_string(), body));
+                Ok(Some(format!("sandbox.{}", v.len())))
+            }
+            Channel::Graph {
+                base,
+                phone_number_id,
+                token,
+            } => {
+                let url = format!("{base}/{phone_number_id}/messages");
+                let body = outbound::encode(to, msg, Some(callback));
+                let resp = shared
+                    .http
+                    .post(&url)
+                    .bearer_auth(token.expose())
+                    .timeout(std::time::Duration::from_millis(
+                        shared.config.http_timeout_ms,
+                    ))
+                    .json(&body)
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) => {
+                        let status = r.status();
+                        let bytes = r.bytes().await.unwrap_or_default();
+                        if status.is_success() {
+                            Ok(outbound::parse_sent_id(&bytes))
+                        } else {
+                            match outbound::parse_error(&bytes) {
+                                Some(e) => Err(SendError {
+                                    code: e.code,
+                                    retry: outbound::classify(e.code),
+                                    message: format!("({}) {}", e.code, e.message),
+                                }),
+                                None => Err(SendError {
+                                    code: i64::from(status.as_u16()),
+                                    message: format!("HTTP {status}"),
+                                    retry: if status.is_server_error() || status.as_u16() == 429 {
+                                        Retry::Yes
+                                    } else {
+                                        Retry::No
+                                    },
+                                }),
+                            }
+                        }
+                    }
+                    Err(e) => Err(SendError {
+                        code: 0,
+                        message: if e.is_timeout() {
+                            "timeout".into()
+                        } else {
+                            "connection failed".into()
+                        },
+                        retry: Retry::Yes,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Everything the daemon's tasks share.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub db: Db,
+    script: RwLock<Arc<Loaded>>,
+    pub metrics: Metrics,
+    pub shards: Vec<mpsc::UnboundedSender<Work>>,
+    pub outbox_notify: Notify,
+    pub timer_notify: Notify,
+    pub shutdown: watch::Sender<bool>,
+    pub rate: RateLimit,
+    pub channel: Channel,
+    pub http: reqwest::Client,
+    /// Flow tokens handed out with forms: token -> form name.
+    tokens: Mutex<HashMap<String, String>>,
+    pub ready: std::sync::atomic::AtomicBool,
+    /// Random per process: mixed into flow tokens so they cannot be guessed.
+    pub token_secret: String,
+}
+
+impl Shared {
+    pub fn script(&self) -> Arc<Loaded> {
+        match self.script.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace_script(&self, loaded: Loaded) {
+        if let Ok(mut s) = self.script.write() {
+            *s = Arc::new(loaded);
+        }
+    }
+
+    /// Sends work to the shard that owns its contact.
+    pub fn dispatch(&self, work: Work) {
+        let shard = shard_of(match &work {
+            Work::Inbound { contact, .. }
+            | Work::Timer { contact, .. }
+            | Work::Status { contact, .. }
+            | Work::Agent { contact, .. }
+            | Work::WebhookResult { contact, .. } => contact,
+        });
+        if let Some(tx) = self.shards.get(shard)
+            && tx.send(work).is_err()
+        {
+            tracing::warn!(
+                "a conversation shard has stopped; the work stays stored and runs after a restart"
+            );
+        }
+    }
+
+    pub fn feed_status(&self, contact: &str, engine_id: &str, status: DeliveryStatus, key: &str) {
+        if engine_id.is_empty() {
+            return;
+        }
+        self.dispatch(Work::Status {
+            contact: contact.to_string(),
+            message_id: engine_id.to_string(),
+            status,
+            key: key.to_string(),
+        });
+    }
+
+    pub fn remember_token(&self, token: &str, form: &str) {
+        if let Ok(mut t) = self.tokens.lock() {
+            t.insert(token.to_string(), form.to_string());
+        }
+    }
+
+    /// The form a flow token was issued for. Tokens carry the form name before the dot,
+    /// so a token issued before a restart still resolves.
+    pub fn form_of_token(&self, token: &str) -> Option<String> {
+        if let Some(f) = self.tokens.lock().ok().and_then(|t| t.get(token).cloned()) {
+            return Some(f);
+        }
+        let (form, _) = token.split_once('.')?;
+        self.script()
+            .program
+            .forms
+            .contains_key(form)
+            .then(|| form.to_string())
+    }
+}
+
+/// Loads and checks a script; `Err` carries rendered diagnostics.
+pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
+    use sha2::Digest;
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut session = crate::session::Session::new();
+    let id = session.add(path.display().to_string(), source.clone());
+    let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
+    if analysis.has_errors() {
+        return Err(session.render(id));
+    }
+    let program = compile::compile(&analysis.parsed.file, &analysis.checked.symbols);
+    Ok(Loaded {
+        program,
+        hash: hex::encode(sha2::Sha256::digest(source.as_bytes())),
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Options of `wafl run`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub script: PathBuf,
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// Starts the daemon and runs until SIGINT/SIGTERM; returns an error text for startup
+/// failures.
+pub async fn run(opts: RunOptions) -> Result<(), String> {
+    let loaded = load_script(&opts.script)?;
+    let env_vars: Vec<String> = loaded
+        .program
+        .webhooks
+        .values()
+        .filter_map(|w| w.secret_env.clone())
+        .collect();
+    let config =
+        config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;
+    init_logging(config.log_json);
+    for var in &env_vars {
+        if !config.script_secrets.contains_key(var) {
+            tracing::warn!(
+                "environment variable {var} is not set: webhooks that use it are sent unsigned"
+            );
+        }
+    }
+    let (shared, listener) = start(config, loaded).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    print_summary(&shared, addr);
+    http::serve(shared.clone(), listener).await;
+    Ok(())
+}
+
+fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
+    let s = shared.script();
+    let channel = match &shared.channel {
+        Channel::Graph {
+            phone_number_id,
+            base,
+            ..
+        } => format!("WhatsApp Cloud API ({base}, number {phone_number_id})"),
+        Channel::Sandbox(_) => {
+            format!("sandbox (no WhatsApp credentials) — open http://{addr}/sandbox")
+        }
+    };
+    eprintln!(
+        "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
+        s.program.name,
+        s.program.stages.len(),
+        s.hash_short(),
+        shared.config.database.display(),
+        if shared.config.admin_token.is_some() {
+            "enabled (bearer token)"
+        } else {
+            "disabled (set WAFL_ADMIN_TOKEN)"
+        },
+    );
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WAFL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Opens storage, binds the listener, starts every background task, and re-dispatches
+/// work a previous run left unfinished. Used by `run` and by tests.
+pub async fn start(
+    config: Config,
+    loaded: Loaded,
+) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
+    let mut store = store::Store::open(&config.database).map_err(|e| e.to_string())?;
+    let recovered = store.recover_inflight().map_err(|e| e.to_string())?;
+    if recovered > 0 {
+        tracing::warn!(
+            "{recovered} outbound request(s) were in flight when the last run stopped; they are sent again with their idempotency keys"
+        );
+    }
+    let db = Db::start(store);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let channel = match (&config.access_token, &config.phone_number_id) {
+        (Some(token), Some(id)) => Channel::Graph {
+            base: config.graph_url.clone(),
+            phone_number_id: id.clone(),
+            token: token.clone(),
+        },
+        _ => Channel::Sandbox(Mutex::new(Vec::new())),
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("wafl/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let (senders, receivers) = worker::spawn_shards();
+    let (shutdown, _) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        rate: RateLimit::new(config.send_rate),
+        config,
+        db,
+        script: RwLock::new(Arc::new(loaded)),
+        metrics: Metrics::default(),
+        shards: senders,
+        outbox_notify: Notify::new(),
+        timer_notify: Notify::new(),
+        shutdown,
+        channel,
+        http,
+        tokens: Mutex::new(HashMap::new()),
+        ready: std::sync::atomic::AtomicBool::new(false),
+        token_secret: format!("{:032x}", rand::random::<u128>()),
+    });
+    for rx in receivers {
+        tokio::spawn(worker::run_shard(shared.clone(), rx));
+    }
+    // Inbound messages stored but not processed before a stop or a crash run first,
+    // in their original order.
+    let pending = shared
+        .db
+        .run(|s| s.pending_inbound())
+        .await
+        .map_err(|e| e.to_string())?;
+    for row in pending {
+        match serde_json::from_str::<wire::inbound::InMessage>(&row.payload) {
+            Ok(msg) => shared.dispatch(Work::Inbound {
+                seq: row.seq,
+                contact: row.contact,
+                msg,
+            }),
+            Err(e) => tracing::error!("stored inbound message {} is unreadable: {e}", row.seq),
+        }
+    }
+    tokio::spawn(outbox::run(shared.clone()));
+    tokio::spawn(scheduler::run(shared.clone()));
+    tokio::spawn(scheduler::watch_script(shared.clone()));
+    shared
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok((shared, listener))
+}

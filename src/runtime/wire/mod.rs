@@ -1,0 +1,4 @@
+//! WhatsApp Cloud API wire formats: decoding webhooks, encoding sends.
+
+pub mod inbound;
+pub mod outbound;

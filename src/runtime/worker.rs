@@ -1,0 +1,415 @@
+//! Conversation workers: every event of a contact goes to the same shard, so one
+//! contact's events run in order, one at a time, while different contacts run in
+//! parallel on different shards. A shard runs the engine step, then hands the new state
+//! and the effects to storage in one atomic write.
+
+use super::Shared;
+use super::metrics::Metrics;
+use super::store::{NewOutbox, StepWrite, TimerRow};
+use super::wire::inbound::{Content, InMessage, MediaType as WireMedia};
+use super::wire::outbound::OutMessage as WireOut;
+use crate::compile::Value;
+use crate::engine::{
+    self, AgentAction, Contact, DeliveryStatus, EffectKind, Event, Inbound, InboundMessage,
+    MediaType, OutMessage, State, WebhookResult,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Number of shards. Contacts are spread over them by hash; each shard pipelines its
+/// writes, so the count bounds parallelism of engine work, not of storage.
+pub const SHARDS: usize = 64;
+
+/// Work for a shard.
+#[derive(Debug)]
+pub enum Work {
+    Inbound {
+        seq: i64,
+        contact: String,
+        msg: InMessage,
+    },
+    Timer {
+        contact: String,
+        id: String,
+        db_id: String,
+        due_ms: i64,
+    },
+    Status {
+        contact: String,
+        message_id: String,
+        status: DeliveryStatus,
+        key: String,
+    },
+    Agent {
+        contact: String,
+        action: AgentAction,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    WebhookResult {
+        contact: String,
+        call_id: String,
+        result: WebhookResult,
+    },
+}
+
+impl Work {
+    fn contact(&self) -> &str {
+        match self {
+            Work::Inbound { contact, .. }
+            | Work::Timer { contact, .. }
+            | Work::Status { contact, .. }
+            | Work::Agent { contact, .. }
+            | Work::WebhookResult { contact, .. } => contact,
+        }
+    }
+}
+
+/// Which shard owns a contact.
+pub fn shard_of(contact: &str) -> usize {
+    // FNV-1a: stable across runs and platforms.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in contact.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h % SHARDS as u64) as usize
+}
+
+pub fn spawn_shards() -> (
+    Vec<mpsc::UnboundedSender<Work>>,
+    Vec<mpsc::UnboundedReceiver<Work>>,
+) {
+    (0..SHARDS).map(|_| mpsc::unbounded_channel()).unzip()
+}
+
+/// Runs one shard until its channel closes.
+pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work>) {
+    let mut cache: HashMap<String, State> = HashMap::new();
+    while let Some(work) = rx.recv().await {
+        let contact = work.contact().to_string();
+        let state = match cache.remove(&contact) {
+            Some(s) => s,
+            None => load_state(&shared, &contact).await,
+        };
+        if let Some(new_state) = process(&shared, state, work).await {
+            cache.insert(contact, new_state);
+        }
+        if cache.len() > 50_000 {
+            cache.clear();
+        }
+    }
+}
+
+async fn load_state(shared: &Shared, contact: &str) -> State {
+    let c = contact.to_string();
+    match shared.db.run(move |s| s.load_state(&c)).await {
+        Ok(Some(json)) => match serde_json::from_str(&json) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(contact = %redact(contact), "stored state unreadable, starting fresh: {e}");
+                State::new(Contact::new(phone_of(contact)))
+            }
+        },
+        _ => State::new(Contact::new(phone_of(contact))),
+    }
+}
+
+/// WhatsApp ids are digits without `+`; the engine and the Graph API want E.164.
+pub fn phone_of(contact: &str) -> String {
+    if contact.chars().all(|c| c.is_ascii_digit()) && !contact.is_empty() {
+        format!("+{contact}")
+    } else {
+        contact.to_string()
+    }
+}
+
+/// Logs show only the last four digits of a number.
+pub fn redact(contact: &str) -> String {
+    let n = contact.chars().count();
+    let tail: String = contact.chars().skip(n.saturating_sub(4)).collect();
+    format!("…{tail}")
+}
+
+/// Converts an inbound WhatsApp message into the engine's terms; `None` for messages
+/// that are recorded but do not drive the conversation (reactions).
+pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Option<Inbound> {
+    let message = match &msg.content {
+        Content::Text(t) => InboundMessage::Text(t.clone()),
+        Content::ButtonReply { title, .. } => InboundMessage::Button(title.clone()),
+        Content::TemplateButton { text, .. } => InboundMessage::Button(text.clone()),
+        Content::ListReply { title, .. } => InboundMessage::ListChoice(title.clone()),
+        Content::Media { kind, caption, .. } => InboundMessage::Media {
+            kind: match kind {
+                WireMedia::Image => MediaType::Image,
+                WireMedia::Video => MediaType::Video,
+                WireMedia::Audio => MediaType::Audio,
+                WireMedia::Document => MediaType::Document,
+                WireMedia::Sticker => MediaType::Sticker,
+            },
+            caption: caption.clone(),
+        },
+        Content::Location { .. } => InboundMessage::Media {
+            kind: MediaType::Location,
+            caption: None,
+        },
+        Content::Contacts { .. } => InboundMessage::Media {
+            kind: MediaType::Contacts,
+            caption: None,
+        },
+        Content::FlowReply { response_json } => {
+            let parsed: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
+            let token = parsed
+                .get("flow_token")
+                .and_then(|t| t.as_str())
+                .unwrap_or("");
+            let form = forms(token)?;
+            let values = parsed
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| k.as_str() != "flow_token")
+                        .map(|(k, v)| {
+                            let value = match v {
+                                serde_json::Value::String(s) => Value::Str(s.clone()),
+                                serde_json::Value::Number(n) => {
+                                    Value::Num(n.as_f64().unwrap_or(0.0))
+                                }
+                                serde_json::Value::Bool(b) => Value::Bool(*b),
+                                other => Value::Str(other.to_string()),
+                            };
+                            (k.clone(), value)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            InboundMessage::Form { form, values }
+        }
+        Content::Reaction { .. } => return None,
+        Content::Unsupported { .. } | Content::Other { .. } => InboundMessage::Media {
+            kind: MediaType::Other,
+            caption: None,
+        },
+    };
+    Some(Inbound {
+        profile_name: msg.profile_name.clone(),
+        message,
+    })
+}
+
+/// Runs one piece of work through the engine and stores the result. Returns the new
+/// state to cache, or `None` when the cached state must be dropped (storage failed).
+async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State> {
+    let loaded = shared.script();
+    let now = jiff::Timestamp::now();
+    let contact = work.contact().to_string();
+    let mut write = StepWrite {
+        contact: contact.clone(),
+        script_hash: loaded.hash.clone(),
+        ..Default::default()
+    };
+    let mut agent_reply = None;
+    let (event, key) = match work {
+        Work::Inbound { seq, msg, .. } => {
+            write.inbound_seq = Some(seq);
+            let forms = |token: &str| shared.form_of_token(token);
+            match to_engine(&msg, &forms) {
+                Some(inbound) => (Some(Event::Inbound(inbound)), format!("in{seq}")),
+                None => (None, format!("in{seq}")),
+            }
+        }
+        Work::Timer {
+            id, db_id, due_ms, ..
+        } => {
+            write.timer_done = Some(db_id);
+            let lag = (now.as_millisecond() - due_ms).max(0);
+            shared
+                .metrics
+                .timer_lag_ms
+                .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
+            (Some(Event::Timer { id }), format!("t{due_ms}"))
+        }
+        Work::Status {
+            message_id,
+            status,
+            key,
+            ..
+        } => (Some(Event::Status { message_id, status }), key),
+        Work::Agent { action, reply, .. } => {
+            agent_reply = Some(reply);
+            (
+                Some(Event::Agent(action)),
+                format!("a{}", rand::random::<u64>()),
+            )
+        }
+        Work::WebhookResult {
+            call_id, result, ..
+        } => {
+            let key = format!("r{call_id}");
+            (Some(Event::WebhookResult { call_id, result }), key)
+        }
+    };
+    let (new_state, effects) = match &event {
+        Some(ev) => {
+            let program = &loaded.program;
+            let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::step(program, &state, ev, now)
+            }));
+            match stepped {
+                Ok(outcome) => (outcome.state, outcome.effects),
+                Err(_) => {
+                    Metrics::inc(&shared.metrics.engine_panics);
+                    tracing::error!(contact = %redact(&contact), "the engine failed on this event; it is recorded and skipped");
+                    write.audit_event = serde_json::to_string(ev).unwrap_or_default();
+                    write.audit_effects = "\"engine panic\"".into();
+                    write.state = serde_json::to_string(&state).unwrap_or_default();
+                    let _ = shared
+                        .db
+                        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+                        .await;
+                    if let Some(r) = agent_reply {
+                        let _ = r.send(Err("the engine failed on this action".into()));
+                    }
+                    return Some(state);
+                }
+            }
+        }
+        None => (state.clone(), Vec::new()),
+    };
+    Metrics::inc(&shared.metrics.engine_steps);
+    for (i, effect) in effects.iter().enumerate() {
+        let idem_key = format!("{contact}:{key}:{i}");
+        match &effect.kind {
+            EffectKind::Send { id, message } => write.outbox.push(NewOutbox {
+                contact: contact.clone(),
+                kind: "whatsapp".into(),
+                payload: {
+                    let token = match message {
+                        OutMessage::Form { form, .. } => flow_token(form, &idem_key, &shared.token_secret),
+                        _ => String::new(),
+                    };
+                    json!({ "to": new_state.contact.phone, "engine_id": id, "message": to_wire(message, &token) }).to_string()
+                },
+                idem_key,
+            }),
+            EffectKind::SendFailed { reason, message } => {
+                write.history.push(("out-failed".into(), json!({ "reason": reason, "message": message }).to_string()));
+                shared.metrics.count("send_failures_total", &format!("reason=\"{}\"", prom_label(reason)));
+            }
+            EffectKind::Post { webhook, url, body } => write.outbox.push(NewOutbox {
+                contact: contact.clone(),
+                kind: "webhook".into(),
+                payload: json!({ "webhook": webhook, "url": url, "body": body }).to_string(),
+                idem_key,
+            }),
+            EffectKind::Call { call_id, webhook, url, body, timeout_secs } => write.outbox.push(NewOutbox {
+                contact: contact.clone(),
+                kind: "webhook".into(),
+                payload: json!({ "webhook": webhook, "url": url, "body": body, "call_id": call_id, "timeout_secs": timeout_secs })
+                    .to_string(),
+                idem_key,
+            }),
+            EffectKind::StartTimer { id, at } => write.timers_set.push(TimerRow {
+                id: format!("{contact}|{id}"),
+                contact: contact.clone(),
+                due_ms: at.as_millisecond(),
+                payload: id.clone(),
+            }),
+            EffectKind::CancelTimer { id } => write.timers_cancelled.push(format!("{contact}|{id}")),
+            EffectKind::StageChanged { from, to } => {
+                shared.metrics.count("stage_exits_total", &format!("stage=\"{}\"", prom_label(from)));
+                shared.metrics.count("stage_entries_total", &format!("stage=\"{}\"", prom_label(to)));
+            }
+            EffectKind::Metric { name, .. } => {
+                shared.metrics.count("engine_metric_total", &format!("name=\"{}\"", prom_label(name)));
+            }
+            EffectKind::Error { message } => {
+                tracing::warn!(contact = %redact(&contact), script = %loaded.hash_short(), "engine error: {message}");
+            }
+            _ => {}
+        }
+    }
+    write.stage = new_state.card.as_ref().map(|c| c.stage.clone());
+    write.state = serde_json::to_string(&new_state).unwrap_or_default();
+    write.audit_event = event
+        .as_ref()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .unwrap_or_else(|| "null".into());
+    write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
+    let has_outbox = !write.outbox.is_empty();
+    let result = shared
+        .db
+        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+        .await;
+    match result {
+        Ok(_) => {
+            if has_outbox {
+                shared.outbox_notify.notify_one();
+            }
+            if let Some(r) = agent_reply {
+                let summary = serde_json::to_string(&effects).unwrap_or_default();
+                let _ = r.send(Ok(summary));
+            }
+            Some(new_state)
+        }
+        Err(e) => {
+            tracing::error!(contact = %redact(&contact), "could not store an engine step; it will run again after a restart: {e}");
+            if let Some(r) = agent_reply {
+                let _ = r.send(Err(e.to_string()));
+            }
+            None
+        }
+    }
+}
+
+/// Maps the engine's message to the wire message.
+pub fn to_wire(message: &OutMessage, token: &str) -> WireOut {
+    match message {
+        OutMessage::Text { body } => WireOut::Text { body: body.clone() },
+        OutMessage::Buttons { body, buttons } => WireOut::Buttons {
+            body: body.clone(),
+            buttons: buttons.clone(),
+        },
+        OutMessage::List { body, button, rows } => WireOut::List {
+            body: body.clone(),
+            button: button.clone(),
+            rows: rows.clone(),
+        },
+        OutMessage::Template {
+            wa_name,
+            lang,
+            params,
+            ..
+        } => WireOut::Template {
+            name: wa_name.clone(),
+            lang: lang.clone(),
+            params: params.clone(),
+        },
+        OutMessage::Form { form, title, body } => WireOut::Flow {
+            body: body.clone(),
+            flow_name: form.clone(),
+            cta: title.chars().take(20).collect(),
+            token: token.to_string(),
+            screen: String::new(),
+        },
+    }
+}
+
+/// A flow token: the form name, a dot, and a hash of the send's idempotency key —
+/// unique per send, stable across retries, and not guessable from the outside without
+/// the key.
+pub fn flow_token(form: &str, idem_key: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("{secret}:{idem_key}").as_bytes());
+    format!("{form}.{}", hex::encode(&d[..12]))
+}
+
+/// Makes a string safe inside a Prometheus label value.
+pub fn prom_label(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '_' } else { c })
+        .take(64)
+        .collect()
+}
