@@ -287,6 +287,10 @@ pub struct Form {
     pub title: String,
     /// Every input name, in order.
     pub inputs: Vec<String>,
+    /// The inputs marked `optional`: a submission may leave them out.
+    pub optional: Vec<String>,
+    /// The Flow JSON screen ids, in order; the first is where the form opens.
+    pub screens: Vec<String>,
 }
 
 /// Business hours in a time zone: weekly ranges in minutes after midnight (an end before
@@ -486,9 +490,13 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
             }
             Item::Form(f) => {
                 let mut inputs = Vec::new();
+                let mut optional = Vec::new();
                 for screen in &f.screens {
                     for input in &screen.inputs {
                         inputs.push(input.name.name.clone());
+                        if input.optional {
+                            optional.push(input.name.name.clone());
+                        }
                         if let Some(ty) = &input.ty {
                             p.fields
                                 .entry(input.name.name.clone())
@@ -504,6 +512,8 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
                     name: f.name.name.clone(),
                     title: f.title.value.clone(),
                     inputs,
+                    optional,
+                    screens: crate::check::flows::screen_ids(f),
                 });
             }
             _ => {}

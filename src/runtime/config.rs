@@ -47,6 +47,24 @@ pub struct FileConfig {
     pub log: LogFile,
     #[serde(default)]
     pub limits: LimitsFile,
+    #[serde(default)]
+    pub flows: FlowsFile,
+}
+
+/// `[flows]`: the WhatsApp Flows data endpoint (`docs/forms.md`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowsFile {
+    /// Path of the PEM private key whose public half is registered with WhatsApp;
+    /// `WAFL_FLOWS_PRIVATE_KEY` (the PEM text) takes precedence.
+    pub private_key: Option<PathBuf>,
+    /// How long a flow token stays valid after it was issued, in hours.
+    pub token_ttl_hours: Option<u64>,
+    /// How long the endpoint waits for a form's data webhook, in milliseconds.
+    pub data_timeout_ms: Option<u64>,
+    /// Form name -> script webhook that supplies its screens' data.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -98,6 +116,16 @@ pub struct Config {
     pub http_timeout_ms: u64,
     /// Environment variables the script names with `env("...")`, resolved.
     pub script_secrets: BTreeMap<String, Secret>,
+    /// The Flows private key as PEM text (from `WAFL_FLOWS_PRIVATE_KEY`).
+    pub flows_private_key: Option<Secret>,
+    /// Or a path to read it from.
+    pub flows_private_key_path: Option<PathBuf>,
+    /// Passphrase of an encrypted PEM key (`WAFL_FLOWS_KEY_PASSPHRASE`).
+    pub flows_key_passphrase: Option<Secret>,
+    pub flows_token_ttl_ms: i64,
+    pub flows_data_timeout_ms: u64,
+    /// Form name -> data webhook name.
+    pub flows_data: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -204,6 +232,17 @@ pub fn resolve(
         max_body_bytes: file.limits.max_body_bytes.unwrap_or(4 * 1024 * 1024),
         http_timeout_ms: file.limits.http_timeout_ms.unwrap_or(10_000),
         script_secrets,
+        flows_private_key: secret("WAFL_FLOWS_PRIVATE_KEY"),
+        flows_private_key_path: env("WAFL_FLOWS_PRIVATE_KEY_PATH")
+            .map(PathBuf::from)
+            .or(file.flows.private_key),
+        flows_key_passphrase: secret("WAFL_FLOWS_KEY_PASSPHRASE"),
+        flows_token_ttl_ms: i64::try_from(file.flows.token_ttl_hours.unwrap_or(7 * 24))
+            .unwrap_or(i64::MAX / 3_600_000)
+            .saturating_mul(3_600_000),
+        // WhatsApp counts an endpoint answer after 10 s as a timeout.
+        flows_data_timeout_ms: file.flows.data_timeout_ms.unwrap_or(3_000).min(9_000),
+        flows_data: file.flows.data,
     })
 }
 

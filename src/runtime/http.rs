@@ -24,6 +24,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.max_body_bytes;
     Router::new()
         .route("/webhook", get(verify).post(receive))
+        .route("/flows/endpoint", post(super::flows::endpoint))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod db;
+pub mod flows;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
@@ -25,7 +26,6 @@ use config::{Config, Secret};
 use db::Db;
 use metrics::Metrics;
 use outbox::{RateLimit, SendError};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Notify, mpsc, watch};
@@ -154,11 +154,9 @@ pub struct Shared {
     pub rate: RateLimit,
     pub channel: Channel,
     pub http: reqwest::Client,
-    /// Flow tokens handed out with forms: token -> form name.
-    tokens: Mutex<HashMap<String, String>>,
     pub ready: std::sync::atomic::AtomicBool,
-    /// Random per process: mixed into flow tokens so they cannot be guessed.
-    pub token_secret: String,
+    /// The private key of the Flows data endpoint, when configured.
+    pub flows_key: Option<flows::FlowKey>,
 }
 
 impl Shared {
@@ -203,26 +201,6 @@ impl Shared {
             status,
             key: key.to_string(),
         });
-    }
-
-    pub fn remember_token(&self, token: &str, form: &str) {
-        if let Ok(mut t) = self.tokens.lock() {
-            t.insert(token.to_string(), form.to_string());
-        }
-    }
-
-    /// The form a flow token was issued for. Tokens carry the form name before the dot,
-    /// so a token issued before a restart still resolves.
-    pub fn form_of_token(&self, token: &str) -> Option<String> {
-        if let Some(f) = self.tokens.lock().ok().and_then(|t| t.get(token).cloned()) {
-            return Some(f);
-        }
-        let (form, _) = token.split_once('.')?;
-        self.script()
-            .program
-            .forms
-            .contains_key(form)
-            .then(|| form.to_string())
     }
 }
 
@@ -320,6 +298,25 @@ fn init_logging(json: bool) {
     };
 }
 
+/// Reads the Flows private key from `WAFL_FLOWS_PRIVATE_KEY` or the configured path.
+fn load_flows_key(config: &Config) -> Result<Option<flows::FlowKey>, String> {
+    let pem = match (&config.flows_private_key, &config.flows_private_key_path) {
+        (Some(text), _) => text.expose().as_bytes().to_vec(),
+        (None, Some(path)) => std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read the Flows private key `{}`: {e}",
+                path.display()
+            )
+        })?,
+        (None, None) => return Ok(None),
+    };
+    let passphrase = config
+        .flows_key_passphrase
+        .as_ref()
+        .map(|p| p.expose().as_bytes());
+    flows::FlowKey::from_pem(&pem, passphrase).map(Some)
+}
+
 /// Opens storage, binds the listener, starts every background task, and re-dispatches
 /// work a previous run left unfinished. Used by `run` and by tests.
 pub async fn start(
@@ -349,6 +346,7 @@ pub async fn start(
         .user_agent(concat!("wafl/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let flows_key = load_flows_key(&config)?;
     let (senders, receivers) = worker::spawn_shards();
     let (shutdown, _) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -363,9 +361,8 @@ pub async fn start(
         shutdown,
         channel,
         http,
-        tokens: Mutex::new(HashMap::new()),
         ready: std::sync::atomic::AtomicBool::new(false),
-        token_secret: format!("{:032x}", rand::random::<u128>()),
+        flows_key,
     });
     for rx in receivers {
         tokio::spawn(worker::run_shard(shared.clone(), rx));

@@ -163,12 +163,6 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
             .await;
         return;
     };
-    if let WireOut::Flow {
-        token, flow_name, ..
-    } = &wire
-    {
-        shared.remember_token(token, flow_name);
-    }
     let body_text = serde_json::to_string(&wire).unwrap_or_default();
     shared.rate.acquire().await;
     let started = Instant::now();

@@ -84,6 +84,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_contact ON audit(contact, id);
     "#,
+    // 2: flow tokens handed out with forms, bound to a contact, a form and a card.
+    r#"
+    CREATE TABLE flow_tokens (
+        token       TEXT PRIMARY KEY,
+        contact     TEXT NOT NULL,
+        form        TEXT NOT NULL,
+        card_id     INTEGER NOT NULL,
+        issued_ms   INTEGER NOT NULL,
+        used_ms     INTEGER
+    );
+    CREATE INDEX flow_tokens_contact ON flow_tokens(contact);
+    "#,
 ];
 
 /// A storage error, with what we were doing.
@@ -202,6 +214,23 @@ pub struct StepWrite {
     pub audit_event: String,
     pub audit_effects: String,
     pub script_hash: String,
+    /// Flow tokens issued by this step's form sends.
+    pub tokens_issued: Vec<FlowToken>,
+    /// A flow token this step consumed (an accepted form submission).
+    pub token_used: Option<String>,
+    /// Rejected input to keep for inspection, as `(kind, raw)` in `unknown_events`.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// A flow token: what it was issued for, and when it was used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowToken {
+    pub token: String,
+    pub contact: String,
+    pub form: String,
+    pub card_id: i64,
+    pub issued_ms: i64,
+    pub used_ms: Option<i64>,
 }
 
 /// The SQLite store. One connection; the daemon serialises access through one task.
@@ -399,6 +428,25 @@ impl Store {
             )?
             .execute(params![w.contact, direction, body, now_ms])?;
         }
+        for t in &w.tokens_issued {
+            tx.prepare_cached(
+                "INSERT INTO flow_tokens (token, contact, form, card_id, issued_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(token) DO NOTHING",
+            )?
+            .execute(params![t.token, t.contact, t.form, t.card_id, t.issued_ms])?;
+        }
+        if let Some(token) = &w.token_used {
+            tx.prepare_cached(
+                "UPDATE flow_tokens SET used_ms = ?2 WHERE token = ?1 AND used_ms IS NULL",
+            )?
+            .execute(params![token, now_ms])?;
+        }
+        for (field, raw) in &w.rejected {
+            tx.prepare_cached(
+                "INSERT INTO unknown_events (received_ms, field, raw) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![now_ms, field, raw])?;
+        }
         tx.prepare_cached(
             "INSERT INTO audit (contact, at_ms, script_hash, event, effects) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -407,6 +455,45 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(outbox_ids)
+    }
+
+    /// The flow token with this value, if one was issued.
+    pub fn flow_token(&self, token: &str) -> Result<Option<FlowToken>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT token, contact, form, card_id, issued_ms, used_ms FROM flow_tokens WHERE token = ?1",
+            )?
+            .query_row([token], |r| {
+                Ok(FlowToken {
+                    token: r.get(0)?,
+                    contact: r.get(1)?,
+                    form: r.get(2)?,
+                    card_id: r.get(3)?,
+                    issued_ms: r.get(4)?,
+                    used_ms: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Keeps a rejected request for inspection (`unknown_events`).
+    pub fn record_rejected(&mut self, field: &str, raw: &str, now_ms: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO unknown_events (received_ms, field, raw) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![now_ms, field, raw])?;
+        Ok(())
+    }
+
+    /// Rows of `unknown_events` of one kind, oldest first (inspection and tests).
+    pub fn unknown_events(&self, field: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT raw FROM unknown_events WHERE field = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([field], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// Outbox rows due now, oldest first.

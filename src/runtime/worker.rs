@@ -5,7 +5,7 @@
 
 use super::Shared;
 use super::metrics::Metrics;
-use super::store::{NewOutbox, StepWrite, TimerRow};
+use super::store::{FlowToken, NewOutbox, StepWrite, TimerRow};
 use super::wire::inbound::{Content, InMessage, MediaType as WireMedia};
 use super::wire::outbound::OutMessage as WireOut;
 use crate::compile::Value;
@@ -160,31 +160,12 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
         },
         Content::FlowReply { response_json } => {
             let parsed: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
-            let token = parsed
-                .get("flow_token")
-                .and_then(|t| t.as_str())
-                .unwrap_or("");
+            let token = super::flows::token_of(&parsed).unwrap_or("");
             let form = forms(token)?;
-            let values = parsed
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, _)| k.as_str() != "flow_token")
-                        .map(|(k, v)| {
-                            let value = match v {
-                                serde_json::Value::String(s) => Value::Str(s.clone()),
-                                serde_json::Value::Number(n) => {
-                                    Value::Num(n.as_f64().unwrap_or(0.0))
-                                }
-                                serde_json::Value::Bool(b) => Value::Bool(*b),
-                                other => Value::Str(other.to_string()),
-                            };
-                            (k.clone(), value)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            InboundMessage::Form { form, values }
+            InboundMessage::Form {
+                form,
+                values: values_of(&parsed),
+            }
         }
         Content::Reaction { .. } => return None,
         Content::Unsupported { .. } | Content::Other { .. } => InboundMessage::Media {
@@ -196,6 +177,97 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
         profile_name: msg.profile_name.clone(),
         message,
     })
+}
+
+/// A submission's values as the engine sees them, unchecked (tools that replay stored
+/// messages); the daemon itself checks them with [`super::flows::judge`].
+fn values_of(parsed: &serde_json::Value) -> std::collections::BTreeMap<String, Value> {
+    parsed
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "flow_token")
+                .map(|(k, v)| {
+                    let value = match v {
+                        serde_json::Value::String(s) => Value::Str(s.clone()),
+                        serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
+                        serde_json::Value::Bool(b) => Value::Bool(*b),
+                        other => Value::Str(other.to_string()),
+                    };
+                    (k.clone(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A form submission (`nfm_reply`): checks the token and the values, and either returns
+/// the engine's event (marking the token used in this step's write) or records the
+/// refusal. Values that break the rules leave the token unused, so the customer can
+/// open the form again, and get the fields' `invalid` messages when they are plain text.
+async fn submission(
+    shared: &Arc<Shared>,
+    program: &crate::compile::Program,
+    state: &State,
+    write: &mut StepWrite,
+    msg: &InMessage,
+    response_json: &str,
+    now: jiff::Timestamp,
+) -> Option<Inbound> {
+    let response: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
+    let token = super::flows::token_of(&response).unwrap_or("").to_string();
+    let issued = if token.is_empty() {
+        None
+    } else {
+        shared
+            .db
+            .run(move |s| s.flow_token(&token))
+            .await
+            .ok()
+            .flatten()
+    };
+    let today = program.timezone.to_datetime(now).date();
+    let verdict = super::flows::judge(
+        program,
+        issued.as_ref(),
+        &msg.from,
+        &response,
+        now.as_millisecond(),
+        shared.config.flows_token_ttl_ms,
+        today,
+    );
+    match verdict {
+        Ok(accepted) => {
+            write.token_used = Some(accepted.token);
+            Some(Inbound {
+                profile_name: msg.profile_name.clone(),
+                message: InboundMessage::Form {
+                    form: accepted.form,
+                    values: accepted.values,
+                },
+            })
+        }
+        Err(refusal) => {
+            tracing::warn!(contact = %redact(&msg.from), reason = refusal.reason(), "form submission refused");
+            write.rejected.push(super::flows::refusal_record(
+                &shared.metrics,
+                &refusal,
+                &msg.from,
+                &response,
+            ));
+            if let super::flows::Refusal::Invalid(fields) = &refusal
+                && let Some(body) = super::flows::invalid_reply(program, fields)
+            {
+                write.outbox.push(NewOutbox {
+                    contact: msg.from.clone(),
+                    kind: "whatsapp".into(),
+                    payload: json!({ "to": state.contact.phone, "engine_id": "", "message": WireOut::Text { body } }).to_string(),
+                    idem_key: format!("{}:form-invalid:{}", msg.from, msg.id),
+                });
+            }
+            None
+        }
+    }
 }
 
 /// Runs one piece of work through the engine and stores the result. Returns the new
@@ -213,8 +285,22 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     let (event, key) = match work {
         Work::Inbound { seq, msg, .. } => {
             write.inbound_seq = Some(seq);
-            let forms = |token: &str| shared.form_of_token(token);
-            match to_engine(&msg, &forms) {
+            let inbound = match &msg.content {
+                Content::FlowReply { response_json } => {
+                    submission(
+                        shared,
+                        &loaded.program,
+                        &state,
+                        &mut write,
+                        &msg,
+                        response_json,
+                        now,
+                    )
+                    .await
+                }
+                _ => to_engine(&msg, &|_| None),
+            };
+            match inbound {
                 Some(inbound) => (Some(Event::Inbound(inbound)), format!("in{seq}")),
                 None => (None, format!("in{seq}")),
             }
@@ -285,11 +371,21 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                 contact: contact.clone(),
                 kind: "whatsapp".into(),
                 payload: {
-                    let token = match message {
-                        OutMessage::Form { form, .. } => flow_token(form, &idem_key, &shared.token_secret),
-                        _ => String::new(),
-                    };
-                    json!({ "to": new_state.contact.phone, "engine_id": id, "message": to_wire(message, &token) }).to_string()
+                    let mut wire = to_wire(message, "");
+                    if let (OutMessage::Form { form, .. }, WireOut::Flow { token, screen, .. }) = (message, &mut wire) {
+                        // A fresh token per send, bound to the contact, form and card.
+                        *token = super::flows::new_token();
+                        *screen = loaded.program.forms.get(form).and_then(|f| f.screens.first().cloned()).unwrap_or_default();
+                        write.tokens_issued.push(FlowToken {
+                            token: token.clone(),
+                            contact: contact.clone(),
+                            form: form.clone(),
+                            card_id: new_state.card.as_ref().map_or(0, |c| i64::try_from(c.id).unwrap_or(i64::MAX)),
+                            issued_ms: now.as_millisecond(),
+                            used_ms: None,
+                        });
+                    }
+                    json!({ "to": new_state.contact.phone, "engine_id": id, "message": wire }).to_string()
                 },
                 idem_key,
             }),
@@ -394,15 +490,6 @@ pub fn to_wire(message: &OutMessage, token: &str) -> WireOut {
             screen: String::new(),
         },
     }
-}
-
-/// A flow token: the form name, a dot, and a hash of the send's idempotency key —
-/// unique per send, stable across retries, and not guessable from the outside without
-/// the key.
-pub fn flow_token(form: &str, idem_key: &str, secret: &str) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(format!("{secret}:{idem_key}").as_bytes());
-    format!("{form}.{}", hex::encode(&d[..12]))
 }
 
 /// Makes a string safe inside a Prometheus label value.
