@@ -606,3 +606,132 @@ pub fn refusal_record(
         Json::Object(raw).to_string(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::rsa::Rsa;
+    use openssl::symm::Cipher as SymmCipher;
+
+    fn wrap(key: &PKey<Private>, aes: &[u8]) -> Vec<u8> {
+        let mut ctx = PkeyCtx::new(key).expect("ctx");
+        ctx.encrypt_init().expect("init");
+        ctx.set_rsa_padding(Padding::PKCS1_OAEP).expect("padding");
+        ctx.set_rsa_oaep_md(Md::sha256()).expect("md");
+        ctx.set_rsa_mgf1_md(Md::sha256()).expect("mgf1");
+        let mut out = Vec::new();
+        ctx.encrypt_to_vec(aes, &mut out).expect("wrap");
+        out
+    }
+
+    #[test]
+    fn passphrase_protected_pkcs1_keys_are_read_like_metas_generator_writes_them() {
+        let rsa = Rsa::generate(2048).expect("rsa");
+        let pem = rsa
+            .private_key_to_pem_passphrase(SymmCipher::des_ede3_cbc(), b"s3cret")
+            .expect("pem");
+        assert!(String::from_utf8_lossy(&pem).contains("BEGIN RSA PRIVATE KEY"));
+        let key = FlowKey::from_pem(&pem, Some(b"s3cret")).expect("reads");
+        assert!(FlowKey::from_pem(&pem, Some(b"wrong")).is_err());
+        assert!(FlowKey::from_pem(b"not a key", None).is_err());
+        let pkey = PKey::from_rsa(rsa).expect("pkey");
+        let aes = [7u8; 16];
+        assert_eq!(key.unwrap_key(&wrap(&pkey, &aes)), Some(aes));
+        // A wrapped value of another length is not an AES-128 key.
+        assert_eq!(key.unwrap_key(&wrap(&pkey, &[1u8; 24])), None);
+        assert_eq!(key.unwrap_key(b"garbage"), None);
+        assert_eq!(format!("{key:?}"), "FlowKey(***)");
+    }
+
+    #[test]
+    fn ec_keys_are_refused() {
+        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+            .expect("group");
+        let ec = openssl::ec::EcKey::generate(&group).expect("ec");
+        let pem = PKey::from_ec_key(ec)
+            .expect("pkey")
+            .private_key_to_pem_pkcs8()
+            .expect("pem");
+        assert_eq!(
+            FlowKey::from_pem(&pem, None).err().as_deref(),
+            Some("the Flows private key is not an RSA key")
+        );
+    }
+
+    #[test]
+    fn static_answers_walk_the_screens() {
+        let screens = vec!["A".to_string(), "B".to_string()];
+        let d = json!({"x": "1"});
+        assert_eq!(
+            static_answer(&screens, "INIT", "", &json!({}), "t"),
+            json!({"screen": "A", "data": {}})
+        );
+        assert_eq!(
+            static_answer(&screens, "data_exchange", "A", &d, "t"),
+            json!({"screen": "B", "data": {"x": "1"}})
+        );
+        assert_eq!(
+            static_answer(&screens, "data_exchange", "B", &d, "t"),
+            json!({"screen": "SUCCESS", "data": {"extension_message_response": {"params": {"x": "1", "flow_token": "t"}}}})
+        );
+        assert_eq!(static_answer(&screens, "BACK", "A", &d, "t")["screen"], "A");
+        assert_eq!(
+            static_answer(&screens, "data_exchange", "ZZ", &d, "t")["screen"],
+            "A"
+        );
+        assert_eq!(static_answer(&[], "INIT", "", &d, "t")["screen"], "");
+    }
+
+    #[test]
+    fn a_webhook_cannot_replace_the_token_of_a_completion() {
+        let screens = vec!["A".to_string()];
+        let live = json!({"screen": "SUCCESS", "data": {"extension_message_response": {"params": {"flow_token": "forged", "ok": true}}}});
+        let fallback = static_answer(&screens, "INIT", "", &json!({}), "real");
+        assert_eq!(
+            merge(live, &screens, &fallback, "real"),
+            json!({"screen": "SUCCESS", "data": {"extension_message_response": {"params": {"flow_token": "real", "ok": true}}}})
+        );
+    }
+
+    #[test]
+    fn values_are_checked_like_ask_answers() {
+        let today = jiff::civil::date(2026, 6, 1);
+        let num = FieldCheck::Number {
+            range: Some((1.0, 8.0)),
+        };
+        assert_eq!(
+            check_value(&num, Some(&json!("3")), false, today),
+            Ok(Some(Value::Num(3.0)))
+        );
+        assert_eq!(
+            check_value(&num, Some(&json!(3)), false, today),
+            Ok(Some(Value::Num(3.0)))
+        );
+        assert_eq!(check_value(&num, Some(&json!("9")), false, today), Err(()));
+        assert_eq!(check_value(&num, None, false, today), Err(()));
+        assert_eq!(check_value(&num, Some(&json!(" ")), true, today), Ok(None));
+        assert_eq!(check_value(&num, Some(&json!([1])), true, today), Err(()));
+        let yes = FieldCheck::YesNo;
+        assert_eq!(
+            check_value(&yes, Some(&json!(true)), false, today),
+            Ok(Some(Value::Bool(true)))
+        );
+        assert_eq!(
+            check_value(&yes, Some(&json!("false")), false, today),
+            Ok(Some(Value::Bool(false)))
+        );
+        assert_eq!(
+            check_value(&yes, None, false, today),
+            Ok(Some(Value::Bool(false)))
+        );
+        let date = FieldCheck::Date {
+            after: Some(crate::compile::DateBound::Today),
+            before: None,
+        };
+        assert!(check_value(&date, Some(&json!("2026-06-02")), false, today).is_ok());
+        assert_eq!(
+            check_value(&date, Some(&json!("2026-06-01")), false, today),
+            Err(())
+        );
+    }
+}

@@ -8,7 +8,6 @@ use super::metrics::Metrics;
 use super::store::{FlowToken, NewOutbox, StepWrite, TimerRow};
 use super::wire::inbound::{Content, InMessage, MediaType as WireMedia};
 use super::wire::outbound::OutMessage as WireOut;
-use crate::compile::Value;
 use crate::engine::{
     self, AgentAction, Contact, DeliveryStatus, EffectKind, Event, Inbound, InboundMessage,
     MediaType, OutMessage, State, WebhookResult,
@@ -133,8 +132,9 @@ pub fn redact(contact: &str) -> String {
 }
 
 /// Converts an inbound WhatsApp message into the engine's terms; `None` for messages
-/// that are recorded but do not drive the conversation (reactions).
-pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Option<Inbound> {
+/// that are recorded but do not drive the conversation (reactions), and for form
+/// submissions, which go through [`submission`].
+pub fn to_engine(msg: &InMessage) -> Option<Inbound> {
     let message = match &msg.content {
         Content::Text(t) => InboundMessage::Text(t.clone()),
         Content::ButtonReply { title, .. } => InboundMessage::Button(title.clone()),
@@ -158,15 +158,8 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
             kind: MediaType::Contacts,
             caption: None,
         },
-        Content::FlowReply { response_json } => {
-            let parsed: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
-            let token = super::flows::token_of(&parsed).unwrap_or("");
-            let form = forms(token)?;
-            InboundMessage::Form {
-                form,
-                values: values_of(&parsed),
-            }
-        }
+        // Form submissions are checked against their token first (`submission`).
+        Content::FlowReply { .. } => return None,
         Content::Reaction { .. } => return None,
         Content::Unsupported { .. } | Content::Other { .. } => InboundMessage::Media {
             kind: MediaType::Other,
@@ -177,28 +170,6 @@ pub fn to_engine(msg: &InMessage, forms: &dyn Fn(&str) -> Option<String>) -> Opt
         profile_name: msg.profile_name.clone(),
         message,
     })
-}
-
-/// A submission's values as the engine sees them, unchecked (tools that replay stored
-/// messages); the daemon itself checks them with [`super::flows::judge`].
-fn values_of(parsed: &serde_json::Value) -> std::collections::BTreeMap<String, Value> {
-    parsed
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| k.as_str() != "flow_token")
-                .map(|(k, v)| {
-                    let value = match v {
-                        serde_json::Value::String(s) => Value::Str(s.clone()),
-                        serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
-                        serde_json::Value::Bool(b) => Value::Bool(*b),
-                        other => Value::Str(other.to_string()),
-                    };
-                    (k.clone(), value)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A form submission (`nfm_reply`): checks the token and the values, and either returns
@@ -298,7 +269,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     )
                     .await
                 }
-                _ => to_engine(&msg, &|_| None),
+                _ => to_engine(&msg),
             };
             match inbound {
                 Some(inbound) => (Some(Event::Inbound(inbound)), format!("in{seq}")),
