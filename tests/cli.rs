@@ -62,7 +62,10 @@ fn a_file_with_every_kind_of_mistake_lists_them_all() {
     assert_eq!(human.status.code(), Some(1));
     let text = String::from_utf8_lossy(&human.stderr).into_owned();
     for code in expected {
-        assert!(text.contains(&format!("[{code}]")), "{code} missing from:\n{text}");
+        assert!(
+            text.contains(&format!("[{code}]")),
+            "{code} missing from:\n{text}"
+        );
     }
     insta::assert_snapshot!(text);
 }
@@ -78,8 +81,18 @@ fn examples_check_clean_and_deny_warnings_is_honoured() {
         "examples/sales_leads.flow",
         "examples/order_support.flow",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let warn_only = "tests/cases/check/err/w0604_empty_handler.flow";
     assert_eq!(wafl(&["check", warn_only]).status.code(), Some(0));
-    assert_eq!(wafl(&["check", "--deny", "warnings", warn_only]).status.code(), Some(1));
+    assert_eq!(
+        wafl(&["check", "--deny", "warnings", warn_only])
+            .status
+            .code(),
+        Some(1)
+    );
 }
