@@ -159,6 +159,8 @@ pub struct Shared {
     pub ready: std::sync::atomic::AtomicBool,
     /// Random per process: mixed into flow tokens so they cannot be guessed.
     pub token_secret: String,
+    /// When the next message to each contact may leave (`contact_pace_ms`).
+    pub last_sent: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Shared {
@@ -366,6 +368,7 @@ pub async fn start(
         tokens: Mutex::new(HashMap::new()),
         ready: std::sync::atomic::AtomicBool::new(false),
         token_secret: format!("{:032x}", rand::random::<u128>()),
+        last_sent: Mutex::new(HashMap::new()),
     });
     for rx in receivers {
         tokio::spawn(worker::run_shard(shared.clone(), rx));
