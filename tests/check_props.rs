@@ -62,8 +62,16 @@ fn assert_in_bounds(src: &str) {
     }
 }
 
+/// Cases per property: `WAFL_FUZZ_CASES` raises it for long fuzzing runs.
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("WAFL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases(300)))]
 
     #[test]
     fn mangled_cases_check_without_panicking(

@@ -31,3 +31,68 @@ fn unreadable_file_exits_two_and_says_which() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does/not/exist.flow"), "{err}");
 }
+
+/// One file with a mistake of each kind: `check` lists every one, each with its code
+/// and position, in JSON and in the human output, and exits 1.
+#[test]
+fn a_file_with_every_kind_of_mistake_lists_them_all() {
+    let out = wafl(&["check", "--format", "json", "tests/cli/every_kind.flow"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let diags = json.as_array().expect("an array of diagnostics");
+    let mut codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    for d in diags {
+        assert_eq!(d["file"], "tests/cli/every_kind.flow");
+        let line = d["range"]["start"]["line"].as_u64().unwrap_or(0);
+        let column = d["range"]["start"]["column"].as_u64().unwrap_or(0);
+        assert!(line >= 1 && column >= 1, "a position for {d}");
+        assert!(!d["message"].as_str().unwrap_or("").is_empty());
+        assert!(matches!(d["severity"].as_str(), Some("error" | "warning")));
+    }
+    codes.sort();
+    codes.dedup();
+    let expected = [
+        "E0201", "E0202", "E0203", "E0205", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306",
+        "E0307", "E0401", "E0402", "E0403", "E0405", "E0407", "E0408", "E0501", "E0502", "E0503",
+        "E0506", "E0507", "W0601", "W0602", "W0603", "W0604",
+    ];
+    assert_eq!(codes, expected);
+
+    let human = wafl(&["check", "tests/cli/every_kind.flow"]);
+    assert_eq!(human.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&human.stderr).into_owned();
+    for code in expected {
+        assert!(
+            text.contains(&format!("[{code}]")),
+            "{code} missing from:\n{text}"
+        );
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn examples_check_clean_and_deny_warnings_is_honoured() {
+    let out = wafl(&[
+        "check",
+        "--deny",
+        "warnings",
+        "examples/support_desk.flow",
+        "examples/clinic_booking.flow",
+        "examples/sales_leads.flow",
+        "examples/order_support.flow",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warn_only = "tests/cases/check/err/w0604_empty_handler.flow";
+    assert_eq!(wafl(&["check", warn_only]).status.code(), Some(0));
+    assert_eq!(
+        wafl(&["check", "--deny", "warnings", warn_only])
+            .status
+            .code(),
+        Some(1)
+    );
+}

@@ -36,14 +36,14 @@ fn temp_dir() -> PathBuf {
 
 struct Opts {
     whatsapp: bool,
-    window_template: bool,
+    file: &'static str,
 }
 
 impl Default for Opts {
     fn default() -> Self {
         Opts {
             whatsapp: true,
-            window_template: false,
+            file: "",
         }
     }
 }
@@ -72,14 +72,9 @@ async fn daemon_with(script: &str, opts: Opts, dir: Option<PathBuf>) -> Daemon {
             _ => None,
         }
     };
-    let _ = opts.window_template;
-    let cfg = config::resolve(
-        config::FileConfig::default(),
-        &env,
-        Some("127.0.0.1:0"),
-        &["CRM_SECRET".into()],
-    )
-    .expect("config");
+    let file = config::parse_file("wafl.toml", opts.file).expect("test config parses");
+    let cfg =
+        config::resolve(file, &env, Some("127.0.0.1:0"), &["CRM_SECRET".into()]).expect("config");
     let (shared, listener) = runtime::start(cfg, loaded).await.expect("daemon starts");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(runtime::http::serve(shared.clone(), listener));
@@ -677,4 +672,61 @@ async fn health_readiness_and_metrics_answer() {
         m.contains("wafl_messages_out_total{type=\"text\"} 1"),
         "{m}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_and_the_contact_pace_are_honoured_when_configured() {
+    let d = daemon_with(
+        ECHO,
+        Opts {
+            file: "[whatsapp]\nmark_read = true\ncontact_pace_ms = 300\n",
+            ..Opts::default()
+        },
+        None,
+    )
+    .await;
+    d.post_signed(&text_webhook("5511900000014", "wamid.rr1", "one"))
+        .await;
+    d.post_signed(&text_webhook("5511900000014", "wamid.rr2", "two"))
+        .await;
+    let started = std::time::Instant::now();
+    let reqs = d.graph.wait_for(4, 10).await;
+    let kinds: Vec<String> = reqs
+        .iter()
+        .map(|r| {
+            r.body
+                .get("status")
+                .and_then(Value::as_str)
+                .map(|_| "read".to_string())
+                .unwrap_or_else(|| r.body["type"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["read", "text", "read", "text"],
+        "receipt, then reply, in order"
+    );
+    assert_eq!(reqs[0].body["message_id"], "wamid.rr1");
+    assert_eq!(reqs[2].body["message_id"], "wamid.rr2");
+    // Four messages to one contact at least 300 ms apart take at least 900 ms.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(850),
+        "{:?}",
+        started.elapsed()
+    );
+    // Receipts are not part of the conversation history.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let card: Value = d
+        .admin(reqwest::Method::GET, "/admin/cards/5511900000014", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let outs = card["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["direction"] == "out")
+        .count();
+    assert_eq!(outs, 2);
 }

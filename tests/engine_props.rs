@@ -275,8 +275,16 @@ fn play(program: &Program, acts: &[Act]) -> Vec<Outcome> {
     out
 }
 
+/// Cases per property: `WAFL_FUZZ_CASES` raises it for long fuzzing runs.
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("WAFL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases(200)))]
 
     #[test]
     fn same_events_same_effects(acts in prop::collection::vec(act(), 0..40)) {

@@ -122,8 +122,10 @@ async fn unknown_and_foreign_tokens_are_refused() {
     ))
     .await;
     let rows = refusals(&d, 3).await;
-    let reasons: Vec<&str> = rows.iter().filter_map(|r| r["reason"].as_str()).collect();
-    assert_eq!(reasons, ["unknown_token", "unknown_token", "malformed"]);
+    // Different contacts run on different shards: compare without order.
+    let mut reasons: Vec<&str> = rows.iter().filter_map(|r| r["reason"].as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["malformed", "unknown_token", "unknown_token"]);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
         d.sent_texts().is_empty(),

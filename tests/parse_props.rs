@@ -114,8 +114,16 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
+/// Cases per property: `WAFL_FUZZ_CASES` raises it for long fuzzing runs.
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("WAFL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases(256)))]
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {

@@ -1200,22 +1200,7 @@ fn bin_level(op: BinOp) -> u8 {
 }
 
 fn bin_word(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Or => "or",
-        BinOp::And => "and",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::Contains => "contains",
-        BinOp::In => "in",
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-    }
+    op.as_str()
 }
 
 fn fmt_num(v: f64) -> String {

@@ -77,6 +77,9 @@ pub struct WhatsAppFile {
     pub send_rate: Option<u32>,
     /// Minimum pause between two messages to the same contact, in milliseconds.
     pub contact_pace_ms: Option<u64>,
+    /// Mark every inbound message as read (blue ticks). Receipts count against the
+    /// number's send rate, so this is off by default.
+    pub mark_read: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -110,6 +113,7 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub send_rate: u32,
     pub contact_pace_ms: u64,
+    pub mark_read: bool,
     pub log_json: bool,
     pub log_bodies: bool,
     pub max_body_bytes: usize,
@@ -225,6 +229,7 @@ pub fn resolve(
         admin_token: secret("WAFL_ADMIN_TOKEN"),
         send_rate,
         contact_pace_ms: file.whatsapp.contact_pace_ms.unwrap_or(0),
+        mark_read: file.whatsapp.mark_read.unwrap_or(false),
         log_json: env("WAFL_LOG_FORMAT")
             .map(|f| f == "json")
             .unwrap_or(log_json),

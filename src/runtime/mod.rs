@@ -26,6 +26,7 @@ use config::{Config, Secret};
 use db::Db;
 use metrics::Metrics;
 use outbox::{RateLimit, SendError};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Notify, mpsc, watch};
@@ -157,6 +158,8 @@ pub struct Shared {
     pub ready: std::sync::atomic::AtomicBool,
     /// The private key of the Flows data endpoint, when configured.
     pub flows_key: Option<flows::FlowKey>,
+    /// When the next message to each contact may leave (`contact_pace_ms`).
+    pub last_sent: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Shared {
@@ -363,6 +366,7 @@ pub async fn start(
         http,
         ready: std::sync::atomic::AtomicBool::new(false),
         flows_key,
+        last_sent: Mutex::new(HashMap::new()),
     });
     for rx in receivers {
         tokio::spawn(worker::run_shard(shared.clone(), rx));

@@ -164,6 +164,7 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
         return;
     };
     let body_text = serde_json::to_string(&wire).unwrap_or_default();
+    pace(shared, &row.contact).await;
     shared.rate.acquire().await;
     let started = Instant::now();
     let result = shared
@@ -184,10 +185,14 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
                 .metrics
                 .count("messages_out_total", &format!("type=\"{}\"", wire.kind()));
             let w = wamid.clone();
+            let is_receipt = matches!(wire, WireOut::Read { .. });
             let _ = shared
                 .db
                 .run(move |s| {
                     s.outbox_done(id, w.as_deref())?;
+                    if is_receipt {
+                        return Ok(());
+                    }
                     s.record_outbound(&contact, w.as_deref(), &body_text, now)
                 })
                 .await;
@@ -263,6 +268,30 @@ async fn dead(shared: &Arc<Shared>, id: i64, err: &str) {
     Metrics::inc(&shared.metrics.dead_letters);
     let err = err.to_string();
     let _ = shared.db.run(move |s| s.outbox_dead(id, &err)).await;
+}
+
+/// Waits until the contact's pace allows another message (`contact_pace_ms`). Sends to
+/// one contact are already one at a time, so a next-allowed instant per contact suffices.
+async fn pace(shared: &Shared, contact: &str) {
+    let pace = Duration::from_millis(shared.config.contact_pace_ms);
+    if pace.is_zero() {
+        return;
+    }
+    let wait = {
+        let Ok(mut next_at) = shared.last_sent.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        let at = next_at.get(contact).copied().unwrap_or(now).max(now);
+        next_at.insert(contact.to_string(), at + pace);
+        if next_at.len() > 100_000 {
+            next_at.retain(|_, t| *t > now);
+        }
+        at.saturating_duration_since(now)
+    };
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// A failed send.

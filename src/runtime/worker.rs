@@ -256,6 +256,16 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     let (event, key) = match work {
         Work::Inbound { seq, msg, .. } => {
             write.inbound_seq = Some(seq);
+            if shared.config.mark_read {
+                // The receipt goes through the outbox like any send, ahead of the reply.
+                write.outbox.push(NewOutbox {
+                    contact: contact.clone(),
+                    kind: "whatsapp".into(),
+                    payload: json!({ "to": phone_of(&contact), "engine_id": "", "message": WireOut::Read { message_id: msg.id.clone() } })
+                        .to_string(),
+                    idem_key: format!("{contact}:in{seq}:read"),
+                });
+            }
             let inbound = match &msg.content {
                 Content::FlowReply { response_json } => {
                     submission(
