@@ -116,3 +116,12 @@ fn every_seed_builds_and_draws() {
         build_everything(&src);
     }
 }
+
+/// A duplicate stage declaration draws nothing: the graph agrees with the checker, which
+/// only counts the first declaration (a case the property test once found).
+#[test]
+fn a_duplicate_stage_is_drawn_as_the_checker_sees_it() {
+    build_everything(
+        "flow \"D\" { timezone \"UTC\" }\nstage a { otherwise { reply \"x\" } }\nstage a { otherwise { close } }\n",
+    );
+}

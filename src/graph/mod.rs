@@ -92,6 +92,13 @@ pub fn build(file: &ast::File, syms: &Symbols, src: &str) -> Graph {
     let mut edges: Vec<Edge> = Vec::new();
     for (owner, handler) in walk::handlers(file) {
         let from = match owner {
+            // Like the checker, only the first declaration of a stage name counts; a
+            // duplicate is reported as E0202 and draws nothing.
+            walk::Owner::Stage(s)
+                if syms.stages.get(&s.name.name).map(|d| d.1) != Some(s.name.span) =>
+            {
+                continue;
+            }
             walk::Owner::Stage(s) => Origin::Stage(s.name.name.clone()),
             walk::Owner::Anywhere(_) => Origin::Anywhere,
         };
