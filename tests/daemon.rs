@@ -523,7 +523,7 @@ const TIMED: &str = r#"
 flow "Timed" { timezone "UTC" }
 stage triage {
   on keyword "bye" { close "done" }
-  after 1s silence { reply "Are you still there?" }
+  after 3s silence { reply "Are you still there?" }
   otherwise { reply "hello" }
 }
 "#;
@@ -544,7 +544,11 @@ async fn timers_fire_and_survive_a_restart() {
         .await;
     first.graph.wait_for(1, 5).await;
     let _ = first.shared.shutdown.send(true);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert!(
+        !first.sent_texts().iter().any(|t| t == "Are you still there?"),
+        "the first daemon stopped before the timer was due"
+    );
     let second = daemon_with(TIMED, Opts::default(), Some(dir)).await;
     let got = second.graph.wait_for(1, 10).await;
     assert!(
