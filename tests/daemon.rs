@@ -546,7 +546,10 @@ async fn timers_fire_and_survive_a_restart() {
     let _ = first.shared.shutdown.send(true);
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     assert!(
-        !first.sent_texts().iter().any(|t| t == "Are you still there?"),
+        !first
+            .sent_texts()
+            .iter()
+            .any(|t| t == "Are you still there?"),
         "the first daemon stopped before the timer was due"
     );
     let second = daemon_with(TIMED, Opts::default(), Some(dir)).await;

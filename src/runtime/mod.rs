@@ -333,6 +333,9 @@ pub async fn start(
             "{recovered} outbound request(s) were in flight when the last run stopped; they are sent again with their idempotency keys"
         );
     }
+    if store::checkpoint_forever(&config.database, std::time::Duration::from_millis(500)).is_ok() {
+        store.disable_autocheckpoint().map_err(|e| e.to_string())?;
+    }
     let db = Db::start(store);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
