@@ -284,6 +284,15 @@ async fn a_text_message_is_stored_answered_and_the_reply_is_well_formed() {
         .filter_map(|h| h["direction"].as_str())
         .collect();
     assert_eq!(dirs, ["in", "out"]);
+    // Every step is stamped with the content hash `wafl build` gives the same script.
+    let source = std::fs::read_to_string(d.dir.join("script.flow")).expect("script");
+    let hash = wafl::compile::bundle::content_hash(&source);
+    assert_eq!(card["audit"][0]["script"], hash.as_str());
+    let trace = &card["audit"][0]["effects"][0]["trace"];
+    assert_eq!(
+        trace["stage"], "triage",
+        "each effect carries its trace: {trace}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

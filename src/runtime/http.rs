@@ -123,6 +123,11 @@ async fn verify(State(shared): S, Query(q): Query<HashMap<String, String>>) -> R
 /// POST /webhook: verify the signature over the raw body, store the batch durably, then
 /// answer 200 and hand the new messages to their conversations.
 async fn receive(State(shared): S, headers: HeaderMap, body: Bytes) -> Response {
+    let span = tracing::info_span!("webhook", script = %shared.script().hash_short());
+    tracing::Instrument::instrument(receive_inner(shared, headers, body), span).await
+}
+
+async fn receive_inner(shared: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     Metrics::inc(&shared.metrics.webhooks_received);
     if let Some(secret) = &shared.config.app_secret {
         let sig = headers
@@ -394,7 +399,7 @@ async fn admin_card(State(shared): S, headers: HeaderMap, Path(contact): Path<St
                 .collect();
             let audit: Vec<Value> = audit
                 .into_iter()
-                .map(|(at, event, effects)| json!({ "at_ms": at, "event": serde_json::from_str::<Value>(&event).unwrap_or_default(), "effects": serde_json::from_str::<Value>(&effects).unwrap_or_default() }))
+                .map(|(at, script, event, effects)| json!({ "at_ms": at, "script": script, "event": serde_json::from_str::<Value>(&event).unwrap_or_default(), "effects": serde_json::from_str::<Value>(&effects).unwrap_or_default() }))
                 .collect();
             axum::Json(
                 json!({ "contact": contact, "state": state, "history": history, "audit": audit }),

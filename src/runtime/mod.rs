@@ -44,8 +44,10 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The first 12 hex digits of the content hash, as logs and traces show it.
     pub fn hash_short(&self) -> &str {
-        self.hash.get(..12).unwrap_or(&self.hash)
+        let hex = self.hash.strip_prefix("sha256:").unwrap_or(&self.hash);
+        hex.get(..12).unwrap_or(hex)
     }
 }
 
@@ -209,7 +211,6 @@ impl Shared {
 
 /// Loads and checks a script; `Err` carries rendered diagnostics.
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
-    use sha2::Digest;
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let mut session = crate::session::Session::new();
@@ -221,7 +222,8 @@ pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     let program = compile::compile(&analysis.parsed.file, &analysis.checked.symbols);
     Ok(Loaded {
         program,
-        hash: hex::encode(sha2::Sha256::digest(source.as_bytes())),
+        // The same hash `wafl build` stamps into the bundle.
+        hash: compile::bundle::content_hash(&source),
         path: path.to_path_buf(),
         source,
     })

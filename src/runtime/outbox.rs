@@ -97,7 +97,8 @@ pub async fn run(shared: Arc<Shared>) {
             let busy = busy.clone();
             tokio::spawn(async move {
                 let contact = row.contact.clone();
-                perform(&shared, row).await;
+                let span = tracing::info_span!("send", script = %shared.script().hash_short());
+                tracing::Instrument::instrument(perform(&shared, row), span).await;
                 if let Ok(mut b) = busy.lock() {
                     b.remove(&contact);
                 }

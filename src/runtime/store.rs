@@ -704,12 +704,14 @@ impl Store {
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
-    /// The audit trail of one contact: (at_ms, event, effects).
-    pub fn audit(&self, contact: &str) -> Result<Vec<(i64, String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at_ms, event, effects FROM audit WHERE contact = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    /// The audit trail of one contact: (at_ms, script hash, event, effects).
+    pub fn audit(&self, contact: &str) -> Result<Vec<(i64, String, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at_ms, script_hash, event, effects FROM audit WHERE contact = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([contact], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 

@@ -92,7 +92,11 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
             Some(s) => s,
             None => load_state(&shared, &contact).await,
         };
-        if let Some(new_state) = process(&shared, state, work).await {
+        // Every log line of a step names the script version that ran it.
+        let span = tracing::info_span!("step", script = %shared.script().hash_short());
+        if let Some(new_state) =
+            tracing::Instrument::instrument(process(&shared, state, work), span).await
+        {
             cache.insert(contact, new_state);
         }
         if cache.len() > 50_000 {
