@@ -250,11 +250,13 @@ async fn error_notifications_are_acknowledged_and_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_webhook_supplies_screens_and_falls_back_when_it_fails() {
-    let d = flows::start(
-        BOOKING,
-        "[flows]\ndata_timeout_ms = 2000\n[flows.data]\nbooking = \"slots\"\n",
-    )
-    .await;
+    // The script names the data source itself: `form booking "..." data slots timeout 2s`.
+    let script = BOOKING.replace(
+        "form booking \"Book a visit\" {",
+        "form booking \"Book a visit\" data slots timeout 2s {",
+    );
+    assert!(script.contains("data slots"));
+    let d = flows::start(&script, "").await;
     let token = d.issue_token("wamid.b1").await;
     *d.hooks.state.reply.lock().expect("lock") = json!({"data": {"slots": ["09:00", "10:30"]}});
     let (status, req, body) = d

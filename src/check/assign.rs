@@ -626,6 +626,7 @@ mod tests {
         let form = Item::Form(FormDecl {
             name: id("booking"),
             title: text("Book"),
+            data: None,
             screens: vec![Screen {
                 title: text("When"),
                 inputs: vec![

@@ -544,6 +544,7 @@ mod tests {
         items.push(Item::Form(FormDecl {
             name: ident("f", 50),
             title: text("F", 51),
+            data: None,
             screens,
             span: sp(50),
         }));

@@ -146,6 +146,9 @@ impl<'a> Resolver<'a> {
             }
             Item::Form(form) => {
                 self.plain(&form.title, "form titles");
+                if let Some(data) = &form.data {
+                    self.resolve(DeclKind::Webhook, &data.webhook);
+                }
                 for screen in &form.screens {
                     self.plain(&screen.title, "screen titles");
                     for input in &screen.inputs {
@@ -622,7 +625,10 @@ impl<'a> Resolver<'a> {
                 DeclKind::Template,
                 "no `reply template`, `send template` or `window template` names it",
             ),
-            (DeclKind::Webhook, "no `post` or `call` names it"),
+            (
+                DeclKind::Webhook,
+                "no `post`, `call` or form `data` names it",
+            ),
             (
                 DeclKind::Form,
                 "no `reply form` sends it and no `on form ... submitted` handles it",

@@ -145,6 +145,9 @@ impl Builder {
             Item::Webhook(w) => self.decl(DeclKind::Webhook, &w.name),
             Item::Form(f) => {
                 self.decl(DeclKind::Form, &f.name);
+                if let Some(data) = &f.data {
+                    self.use_(DeclKind::Webhook, &data.webhook, "form data");
+                }
                 for screen in &f.screens {
                     for input in &screen.inputs {
                         if input.ty.is_some() {

@@ -258,6 +258,7 @@ mod tests {
         let form = FormDecl {
             name: id("booking"),
             title: text("Book a visit"),
+            data: None,
             screens: vec![
                 Screen {
                     title: text("When"),
@@ -393,6 +394,7 @@ mod tests {
         let form = FormDecl {
             name: id("f"),
             title: text("F"),
+            data: None,
             screens: vec![Screen {
                 title: text("Only"),
                 inputs: vec![
@@ -444,6 +446,7 @@ mod tests {
         let form = FormDecl {
             name: id("f"),
             title: text("F"),
+            data: None,
             screens: vec![Screen {
                 title: text("Only"),
                 inputs: vec![

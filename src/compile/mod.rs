@@ -291,6 +291,15 @@ pub struct Form {
     pub optional: Vec<String>,
     /// The Flow JSON screen ids, in order; the first is where the form opens.
     pub screens: Vec<String>,
+    /// `data WEBHOOK [timeout D]`: the live-data source of the Flow data endpoint.
+    pub data: Option<FormDataSource>,
+}
+
+/// Where a form's screens get live data, and how long to wait for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormDataSource {
+    pub webhook: String,
+    pub timeout_ms: Option<u64>,
 }
 
 /// Business hours in a time zone: weekly ranges in minutes after midnight (an end before
@@ -514,6 +523,10 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
                     inputs,
                     optional,
                     screens: crate::check::flows::screen_ids(f),
+                    data: f.data.as_ref().map(|d| FormDataSource {
+                        webhook: d.webhook.name.clone(),
+                        timeout_ms: d.timeout.map(|t| t.seconds.saturating_mul(1000)),
+                    }),
                 });
             }
             _ => {}

@@ -556,7 +556,14 @@ impl Printer<'_> {
             }
             Item::Form(f) => {
                 let start = f.span.start as usize;
-                let header = format!("form {} {}", f.name.name, self.text(&f.title));
+                let mut header = format!("form {} {}", f.name.name, self.text(&f.title));
+                if let Some(data) = &f.data {
+                    header.push_str(&format!(" data {}", data.webhook.name));
+                    if let Some(t) = &data.timeout {
+                        header.push_str(&format!(" timeout {}", self.dur(t)));
+                    }
+                }
+                let header_end = f.data.as_ref().map_or(f.title.span.end, |d| d.span.end) as usize;
                 if f.screens.is_empty() && !self.has_comment(f.span) {
                     self.emit(0, start, f.span.end as usize, format!("{header} {{}}"));
                     return;
@@ -565,7 +572,7 @@ impl Printer<'_> {
                     .screens
                     .first()
                     .map_or(f.span.end as usize, |s| s.span.start as usize);
-                let brace = self.find_brace(f.title.span.end as usize, first);
+                let brace = self.find_brace(header_end, first);
                 self.open(0, start, brace, format!("{header} {{"));
                 for s in &f.screens {
                     let body = s

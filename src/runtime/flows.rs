@@ -439,8 +439,21 @@ pub async fn endpoint(
         .cloned()
         .unwrap_or_else(|| json!({}));
     let fallback = static_answer(&form.screens, action, screen, &data, &token);
-    let answer = match shared.config.flows_data.get(&row.form) {
-        Some(webhook) => {
+    // The script's `data WEBHOOK` wins; `[flows.data]` in the config can name one for
+    // scripts that do not.
+    let source = form
+        .data
+        .as_ref()
+        .map(|d| (d.webhook.clone(), d.timeout_ms))
+        .or_else(|| {
+            shared
+                .config
+                .flows_data
+                .get(&row.form)
+                .map(|w| (w.clone(), None))
+        });
+    let answer = match source {
+        Some((webhook, timeout_ms)) => {
             let request = json!({
                 "form": row.form,
                 "action": action,
@@ -449,7 +462,7 @@ pub async fn endpoint(
                 "contact": super::worker::phone_of(&row.contact),
                 "card": row.card_id,
             });
-            match live_data(&shared, &loaded.program, webhook, &request).await {
+            match live_data(&shared, &loaded.program, &webhook, timeout_ms, &request).await {
                 Some(live) => merge(live, &form.screens, &fallback, &token),
                 None => {
                     count(&shared, "data_fallback");
@@ -532,7 +545,13 @@ fn merge(live: Json, screens: &[String], fallback: &Json, token: &str) -> Json {
 }
 
 /// Calls the form's data webhook with a timeout; `None` on any failure.
-async fn live_data(shared: &Shared, program: &Program, name: &str, request: &Json) -> Option<Json> {
+async fn live_data(
+    shared: &Shared,
+    program: &Program,
+    name: &str,
+    timeout_ms: Option<u64>,
+    request: &Json,
+) -> Option<Json> {
     let Some(hook) = program.webhooks.get(name) else {
         tracing::warn!("[flows.data] names webhook `{name}`, which the script does not declare");
         return None;
@@ -543,7 +562,10 @@ async fn live_data(shared: &Shared, program: &Program, name: &str, request: &Jso
         .http
         .post(&hook.url)
         .timeout(std::time::Duration::from_millis(
-            shared.config.flows_data_timeout_ms,
+            // WhatsApp waits 10 s for the endpoint: stay under it.
+            timeout_ms
+                .unwrap_or(shared.config.flows_data_timeout_ms)
+                .min(9_000),
         ))
         .header("content-type", "application/json")
         .header("x-wafl-timestamp", ts.to_string());

@@ -287,7 +287,18 @@ pub struct RetryPolicy {
 pub struct FormDecl {
     pub name: Ident,
     pub title: Text,
+    /// `data slots [timeout 3s]`: where the Flow data endpoint gets live screen data.
+    pub data: Option<FormData>,
     pub screens: Vec<Screen>,
+    pub span: Span,
+}
+
+/// The live-data source of a form: a declared webhook, called by the daemon's Flow data
+/// endpoint with a timeout; on failure the screens show their static content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormData {
+    pub webhook: Ident,
+    pub timeout: Option<DurationLit>,
     pub span: Span,
 }
 

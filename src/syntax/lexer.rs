@@ -92,6 +92,7 @@ pub const KEYWORDS: &[&str] = &[
     "contact",
     "contacts",
     "contains",
+    "data",
     "date",
     "document",
     "else",

@@ -486,11 +486,30 @@ impl<'c, 's> Builder<'c, 's> {
         let span = self.span(&p);
         let mut name = None;
         let mut title = None;
+        let mut data = None;
         let mut screens = Vec::new();
         for k in kids(p) {
             match k.as_rule() {
                 Rule::form_name => name = Some(self.ident(&k)),
                 Rule::string => title = Some(self.text(k)),
+                Rule::form_data => {
+                    let dspan = self.span(&k);
+                    let mut webhook = None;
+                    let mut timeout = None;
+                    for d in kids(k) {
+                        match d.as_rule() {
+                            Rule::webhook_name => webhook = Some(self.ident(&d)),
+                            Rule::duration => timeout = Some(self.duration(&d)),
+                            _ => {}
+                        }
+                    }
+                    let webhook = self.need(webhook, dspan)?;
+                    data = Some(FormData {
+                        webhook,
+                        timeout,
+                        span: dspan,
+                    });
+                }
                 Rule::screen => {
                     let sspan = self.span(&k);
                     let mut stitle = None;
@@ -517,6 +536,7 @@ impl<'c, 's> Builder<'c, 's> {
         Ok(FormDecl {
             name,
             title,
+            data,
             screens,
             span,
         })
