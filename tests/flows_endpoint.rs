@@ -89,7 +89,7 @@ async fn init_opens_the_first_screen_and_the_last_data_exchange_completes() {
     assert_eq!(status, 200);
     assert_eq!(
         flows::decrypt_answer(&req, &body),
-        json!({"screen": "WHEN", "data": {}})
+        json!({"screen": "WHEN", "data": {"period_options": [{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}]}})
     );
 
     // The first screen's answers move on to the next screen.
@@ -111,7 +111,7 @@ async fn init_opens_the_first_screen_and_the_last_data_exchange_completes() {
         .await;
     assert_eq!(
         flows::decrypt_answer(&req, &body),
-        json!({"screen": "WHEN", "data": {}})
+        json!({"screen": "WHEN", "data": {"period_options": [{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}]}})
     );
 
     // On the last screen the form completes, carrying the token the daemon issued.
@@ -265,7 +265,7 @@ async fn a_data_webhook_supplies_screens_and_falls_back_when_it_fails() {
     assert_eq!(status, 200);
     assert_eq!(
         flows::decrypt_answer(&req, &body),
-        json!({"screen": "WHEN", "data": {"slots": ["09:00", "10:30"]}}),
+        json!({"screen": "WHEN", "data": {"slots": ["09:00", "10:30"], "period_options": [{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}]}}),
         "no screen in the answer: the static one, with the live data"
     );
     let calls = d.hooks.requests();
@@ -305,7 +305,7 @@ async fn a_data_webhook_supplies_screens_and_falls_back_when_it_fails() {
     assert_eq!(status, 200);
     assert_eq!(
         flows::decrypt_answer(&req, &body),
-        json!({"screen": "WHEN", "data": {}})
+        json!({"screen": "WHEN", "data": {"period_options": [{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}]}})
     );
     assert!(
         d.shared
@@ -337,7 +337,7 @@ async fn a_slow_data_webhook_times_out_to_the_static_screen() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
     assert_eq!(
         flows::decrypt_answer(&req, &body),
-        json!({"screen": "WHEN", "data": {}})
+        json!({"screen": "WHEN", "data": {"period_options": [{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}]}})
     );
     drop(silent);
 }

@@ -420,3 +420,65 @@ fn cross_rules_catch_payloads_that_do_not_match() {
     doc["screens"][1]["data"] = json!({ "y": { "type": "string", "__example__": "a" } });
     assert_eq!(cross_rules(&doc).len(), 2, "{:?}", cross_rules(&doc));
 }
+
+const LIVE: &str = r#"
+flow "Clinic" { timezone "UTC" }
+webhook slots "https://clinic.example.com/slots" { timeout 3s }
+form booking "Book a visit" data slots timeout 2s {
+  screen "When" {
+    day: date "Preferred day" after today
+    period: choice "Period" "Morning", "Afternoon"
+  }
+  screen "Who" { name: text "Your name" length between 2 and 80 }
+}
+stage entry {
+  on enter { reply form booking "Pick a time" }
+  on form booking submitted { reply "Booked for {day}, {period}."; close "booked" }
+  otherwise { reply form booking "Pick a time" }
+}
+"#;
+
+/// A form with `data WEBHOOK` compiles to an endpoint-powered flow: a data API version, a
+/// routing model, `data_exchange` footers, and choice options bound to the screen's data
+/// (the static options are the example), all valid against the schema.
+#[test]
+fn a_form_with_live_data_is_an_endpoint_powered_flow() {
+    let v = schema();
+    let flows = forms_of("live", LIVE);
+    let (_, flow) = flows.first().expect("one form");
+    let errors = schema_errors(&v, flow);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(flow["data_api_version"], "3.0");
+    assert_eq!(
+        flow["routing_model"],
+        serde_json::json!({"WHEN": ["WHO"], "WHO": []})
+    );
+    let when = &flow["screens"][0];
+    let period = when["layout"]["children"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "period"))
+        .expect("the period input");
+    assert_eq!(period["data-source"], "${data.period_options}");
+    assert_eq!(
+        when["data"]["period_options"]["__example__"],
+        serde_json::json!([{"id": "Morning", "title": "Morning"}, {"id": "Afternoon", "title": "Afternoon"}])
+    );
+    for screen in flow["screens"].as_array().into_iter().flatten() {
+        let footer = screen["layout"]["children"]
+            .as_array()
+            .and_then(|c| c.last())
+            .expect("a footer");
+        assert_eq!(footer["on-click-action"]["name"], "data_exchange");
+    }
+    // Without `data`, the same form stays a static flow.
+    let plain = LIVE.replace(" data slots timeout 2s", "").replace(
+        "webhook slots \"https://clinic.example.com/slots\" { timeout 3s }\n",
+        "",
+    );
+    let (_, flow) = forms_of("plain", &plain)
+        .into_iter()
+        .next()
+        .expect("one form");
+    assert!(flow.get("data_api_version").is_none());
+    assert!(flow["screens"][0]["layout"]["children"][2]["data-source"].is_array());
+}

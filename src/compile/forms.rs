@@ -28,6 +28,10 @@ pub fn flow_json(file: &ast::File, syms: &Symbols, form: &ast::FormDecl) -> Valu
                 .collect()
         })
         .collect();
+    // A form with `data WEBHOOK` is endpoint-powered: every footer exchanges data with
+    // the daemon's Flows endpoint, and choice options come from the screen's data, so the
+    // webhook can replace them (the static options are the example and the fallback).
+    let live = form.data.is_some();
     let mut out = Vec::new();
     // The answers of earlier screens, carried forward in each `navigate` payload.
     let mut earlier: Vec<&ResolvedInput> = Vec::new();
@@ -35,13 +39,43 @@ pub fn flow_json(file: &ast::File, syms: &Symbols, form: &ast::FormDecl) -> Valu
         let id = ids.get(index).cloned().unwrap_or_default();
         let next = ids.get(index + 1);
         let mut children = vec![json!({ "type": "TextHeading", "text": form.title.value })];
-        children.extend(inputs.iter().map(component));
-        children.push(footer(next, &earlier, inputs));
+        children.extend(inputs.iter().map(|r| {
+            let mut c = component(r);
+            if live && matches!(r.kind, FieldKind::Choice(_)) {
+                c["data-source"] = json!(format!("${{data.{}}}", options_key(r)));
+            }
+            c
+        }));
+        let mut foot = footer(next, &earlier, inputs);
+        if live {
+            let payload = foot["on-click-action"]["payload"].clone();
+            foot["on-click-action"] = json!({ "name": "data_exchange", "payload": payload });
+        }
+        children.push(foot);
         let mut obj = Map::new();
         obj.insert("id".into(), Value::String(id));
         obj.insert("title".into(), Value::String(screen.title.value.clone()));
-        if !earlier.is_empty() {
-            obj.insert("data".into(), data_model(&earlier));
+        let mut model = match data_model(&earlier) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        if live {
+            for r in inputs {
+                if let FieldKind::Choice(options) = r.kind {
+                    model.insert(
+                        options_key(r),
+                        json!({
+                            "type": "array",
+                            "items": { "type": "object", "properties": {
+                                "id": { "type": "string" }, "title": { "type": "string" } } },
+                            "__example__": choice_options(options),
+                        }),
+                    );
+                }
+            }
+        }
+        if !model.is_empty() {
+            obj.insert("data".into(), Value::Object(model));
         }
         if next.is_none() {
             obj.insert("terminal".into(), Value::Bool(true));
@@ -54,7 +88,62 @@ pub fn flow_json(file: &ast::File, syms: &Symbols, form: &ast::FormDecl) -> Valu
         out.push(Value::Object(obj));
         earlier.extend(inputs.iter());
     }
-    json!({ "version": FLOW_JSON_VERSION, "screens": out })
+    if !live {
+        return json!({ "version": FLOW_JSON_VERSION, "screens": out });
+    }
+    // Endpoint-powered flows declare which screen leads to which.
+    let routing: Map<String, Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                id.clone(),
+                json!(ids.get(i + 1).into_iter().collect::<Vec<_>>()),
+            )
+        })
+        .collect();
+    json!({
+        "version": FLOW_JSON_VERSION,
+        "data_api_version": "3.0",
+        "routing_model": routing,
+        "screens": out,
+    })
+}
+
+/// The screen-data key holding a choice input's options in an endpoint-powered form.
+pub fn options_key(r: &ResolvedInput) -> String {
+    format!("{}_options", r.input.name.name)
+}
+
+/// Options as Flow JSON `data-source` entries: id and title are the option text.
+pub fn choice_options(options: &[ast::Text]) -> Value {
+    Value::Array(
+        options
+            .iter()
+            .map(|o| json!({ "id": o.value, "title": o.value }))
+            .collect(),
+    )
+}
+
+/// For each screen of an endpoint-powered form, the data it shows when the data webhook
+/// says nothing: every choice input's static options under `<input>_options`.
+pub fn static_screen_data(file: &ast::File, syms: &Symbols, form: &ast::FormDecl) -> Vec<Value> {
+    form.screens
+        .iter()
+        .map(|s| {
+            let mut m = Map::new();
+            for r in s
+                .inputs
+                .iter()
+                .filter_map(|i| flows::resolve(file, syms, i))
+            {
+                if let FieldKind::Choice(options) = r.kind {
+                    m.insert(options_key(&r), choice_options(options));
+                }
+            }
+            Value::Object(m)
+        })
+        .collect()
 }
 
 /// The footer of a screen: `navigate` to the next screen with every answer so far, or

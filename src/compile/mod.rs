@@ -293,6 +293,8 @@ pub struct Form {
     pub screens: Vec<String>,
     /// `data WEBHOOK [timeout D]`: the live-data source of the Flow data endpoint.
     pub data: Option<FormDataSource>,
+    /// Per screen, the data it shows without the webhook (choice options), by screen index.
+    pub screen_data: Vec<serde_json::Value>,
 }
 
 /// Where a form's screens get live data, and how long to wait for it.
@@ -523,6 +525,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
                     inputs,
                     optional,
                     screens: crate::check::flows::screen_ids(f),
+                    screen_data: forms::static_screen_data(file, syms, f),
                     data: f.data.as_ref().map(|d| FormDataSource {
                         webhook: d.webhook.name.clone(),
                         timeout_ms: d.timeout.map(|t| t.seconds.saturating_mul(1000)),

@@ -472,6 +472,7 @@ pub async fn endpoint(
         }
         None => fallback,
     };
+    let answer = with_screen_defaults(answer, &form.screens, &form.screen_data);
     count(&shared, "answered");
     encrypted(&answer, &d, StatusCode::OK)
 }
@@ -505,6 +506,25 @@ pub fn static_answer(
         }
         _ => json!({"screen": first, "data": {}}),
     }
+}
+
+/// Fills what a screen shows by default (its choice options) wherever the answer does
+/// not say otherwise, so an endpoint-powered screen always has its options, also when
+/// the data webhook is down or answers only part of the data.
+pub fn with_screen_defaults(mut answer: Json, screens: &[String], defaults: &[Json]) -> Json {
+    let at = answer
+        .get("screen")
+        .and_then(Json::as_str)
+        .and_then(|s| screens.iter().position(|id| id == s));
+    let Some(Json::Object(d)) = at.and_then(|i| defaults.get(i)) else {
+        return answer;
+    };
+    if let Some(Json::Object(data)) = answer.get_mut("data") {
+        for (k, v) in d {
+            data.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    answer
 }
 
 /// The answer that closes the form: its `params` become the `nfm_reply`.
