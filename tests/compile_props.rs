@@ -9,47 +9,12 @@ use wafl::graph;
 use wafl::session::analyze;
 use wafl::syntax::span::FileId;
 
-/// The examples and the form cases, the seeds of the mutations.
+#[path = "support/mangle.rs"]
+mod support;
+use support::mangle;
+
 fn seeds() -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in ["examples", "tests/cases/check/err"] {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        let mut paths: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "flow"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            if let Ok(s) = std::fs::read_to_string(&p) {
-                out.push(s);
-            }
-        }
-    }
-    assert!(!out.is_empty(), "no seeds found");
-    out
-}
-
-fn floor(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// Deletes, duplicates or replaces a span of `src`, chosen by the fractions `a` and `b`.
-fn mangle(src: &str, op: u8, a: f64, b: f64, insert: &str) -> String {
-    let x = floor(src, (a * src.len() as f64) as usize);
-    let y = floor(src, x + (b * 40.0) as usize);
-    let (head, mid, tail) = (&src[..x], &src[x..y], &src[y..]);
-    match op % 3 {
-        0 => format!("{head}{tail}"),
-        1 => format!("{head}{mid}{mid}{tail}"),
-        _ => format!("{head}{insert}{tail}"),
-    }
+    support::seeds(&["examples", "tests/cases/check/err"])
 }
 
 fn build_everything(src: &str) {

@@ -20,7 +20,7 @@ use super::graph::Graph;
 use super::totality::{Kind, media_kinds};
 use super::window::duration;
 use crate::diag::{Diagnostic, codes};
-use crate::syntax::ast::{Handler, MediaKind, Text, TriggerKind};
+use crate::syntax::ast::{Handler, Text, TriggerKind};
 use crate::syntax::span::Span;
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -79,25 +79,12 @@ fn trigger_name(t: &TriggerKind) -> String {
         TriggerKind::Regex(_) => "`on regex`".into(),
         TriggerKind::Button(_) => "`on button`".into(),
         TriggerKind::Choice(_) => "`on choice`".into(),
-        TriggerKind::Media(m) => format!("`on {}`", media_word(*m)),
+        TriggerKind::Media(m) => format!("`on {}`", m.as_str()),
         TriggerKind::FormSubmitted(f) => format!("`on form {} submitted`", f.name),
         TriggerKind::When => "`when`".into(),
         TriggerKind::Silence(d) => format!("`after {} silence`", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("`after {} in stage`", duration(d.seconds)),
         TriggerKind::Otherwise => "`otherwise`".into(),
-    }
-}
-
-fn media_word(m: MediaKind) -> &'static str {
-    match m {
-        MediaKind::Image => "image",
-        MediaKind::Video => "video",
-        MediaKind::Audio => "audio",
-        MediaKind::Document => "document",
-        MediaKind::Sticker => "sticker",
-        MediaKind::Location => "location",
-        MediaKind::Contacts => "contacts",
-        MediaKind::AnyMedia => "media",
     }
 }
 
@@ -331,7 +318,7 @@ pub(crate) fn run(cx: &mut Cx) {
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::syntax::ast::{DurationLit, TriggerKind as T};
+    use crate::syntax::ast::{DurationLit, MediaKind, TriggerKind as T};
 
     fn findings(items: Vec<crate::syntax::ast::Item>) -> Vec<(String, usize)> {
         check_with(items, super::run)

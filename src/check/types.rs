@@ -95,10 +95,6 @@ impl Ty {
     }
 }
 
-fn op_word(op: BinOp) -> &'static str {
-    op.as_str()
-}
-
 /// The type of a declared field's values.
 pub(crate) fn field_ty(name: &str, kind: &FieldKind, decl: Span) -> Ty {
     match kind {
@@ -535,7 +531,7 @@ impl Typer<'_> {
                             let d = self
                                 .mismatch(
                                     side.span,
-                                    format!("`{}` does not order {}", op_word(op), ty.name()),
+                                    format!("`{}` does not order {}", op.as_str(), ty.name()),
                                     format!("this is {}", ty.name()),
                                 )
                                 .with_note("`<`, `<=`, `>` and `>=` compare numbers, dates, times and durations")

@@ -255,7 +255,7 @@ pub fn show(e: &ast::Expr) -> String {
             UnOp::Neg => format!("-{}", show(expr)),
         },
         ExprKind::Binary { op, lhs, rhs } => {
-            format!("{} {} {}", show(lhs), op_str(*op), show(rhs))
+            format!("{} {} {}", show(lhs), op.as_str(), show(rhs))
         }
         ExprKind::HasTag {
             subject,
@@ -279,8 +279,4 @@ pub fn show(e: &ast::Expr) -> String {
         ),
         ExprKind::Matches { expr, regex } => format!("{} matches /{}/", show(expr), regex.source),
     }
-}
-
-fn op_str(op: BinOp) -> &'static str {
-    op.as_str()
 }

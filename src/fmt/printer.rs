@@ -4,9 +4,9 @@
 
 use super::Comment;
 use crate::syntax::ast::{
-    self, Action, ActionKind, BinOp, Block, DateBound, DaySpec, Expectation, Expr, ExprKind,
-    FieldKind, FieldType, FlowSettingKind, FormInput, Handler, Item, MediaKind, MessageKind,
-    ObjEntry, Priority, ReplyMatch, StepKind, Text, TriggerKind, UnOp, Weekday,
+    self, Action, ActionKind, Block, DateBound, DaySpec, Expectation, Expr, ExprKind, FieldKind,
+    FieldType, FlowSettingKind, FormInput, Handler, Item, MessageKind, ObjEntry, ReplyMatch,
+    StepKind, Text, TriggerKind, UnOp,
 };
 use crate::syntax::span::Span;
 
@@ -419,10 +419,10 @@ impl Printer<'_> {
                 (format!("{word}{}", self.operand(expr, level)), level)
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let level = bin_level(*op);
+                let level = op.precedence();
                 let l = self.operand(lhs, level);
                 let r = self.operand(rhs, level + 1);
-                (format!("{l} {} {r}", bin_word(*op)), level)
+                (format!("{l} {} {r}", op.as_str()), level)
             }
             ExprKind::HasTag {
                 subject,
@@ -800,7 +800,7 @@ impl Printer<'_> {
             TriggerKind::Regex(r) => format!("on regex {}", self.regex(r)),
             TriggerKind::Button(ts) => format!("on button {}", self.texts(ts)),
             TriggerKind::Choice(ts) => format!("on choice {}", self.texts(ts)),
-            TriggerKind::Media(m) => format!("on {}", media_word(*m)),
+            TriggerKind::Media(m) => format!("on {}", m.as_str()),
             TriggerKind::FormSubmitted(f) => format!("on form {} submitted", f.name),
             TriggerKind::When => match &h.guard {
                 Some(g) => format!("when {}", self.expr(g)),
@@ -891,11 +891,11 @@ impl Printer<'_> {
             ActionKind::Tag(ts) => format!("tag {}", self.texts(ts)),
             ActionKind::Untag(ts) => format!("untag {}", self.texts(ts)),
             ActionKind::Route { team, priority } => match priority {
-                Some(p) => format!("route {} priority {}", team.name, priority_word(p.level)),
+                Some(p) => format!("route {} priority {}", team.name, p.level.as_str()),
                 None => format!("route {}", team.name),
             },
             ActionKind::Assign(t) => format!("assign {}", self.text(t)),
-            ActionKind::Priority(p) => format!("priority {}", priority_word(p.level)),
+            ActionKind::Priority(p) => format!("priority {}", p.level.as_str()),
             ActionKind::Handoff(team) => match team {
                 Some(t) => format!("handoff {}", t.name),
                 None => "handoff".into(),
@@ -1089,7 +1089,7 @@ impl Printer<'_> {
                 text
             }
             StepKind::Send(t) => format!("send {}", self.text(t)),
-            StepKind::SendMedia(m) => format!("send {}", media_word(*m)),
+            StepKind::SendMedia(m) => format!("send {}", m.as_str()),
             StepKind::Tap(t) => format!("tap {}", self.text(t)),
             StepKind::Choose(t) => format!("choose {}", self.text(t)),
             StepKind::Submit { form, values } => {
@@ -1150,64 +1150,9 @@ fn group_span(group: &[usize], span_of: impl Fn(usize) -> Option<Span>) -> Span 
 
 fn day_spec(d: &DaySpec) -> String {
     match d.to {
-        Some(to) => format!("{}-{}", weekday(d.from), weekday(to)),
-        None => weekday(d.from).to_owned(),
+        Some(to) => format!("{}-{}", d.from.as_str(), to.as_str()),
+        None => d.from.as_str().to_owned(),
     }
-}
-
-fn weekday(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "mon",
-        Weekday::Tue => "tue",
-        Weekday::Wed => "wed",
-        Weekday::Thu => "thu",
-        Weekday::Fri => "fri",
-        Weekday::Sat => "sat",
-        Weekday::Sun => "sun",
-    }
-}
-
-fn media_word(m: MediaKind) -> &'static str {
-    match m {
-        MediaKind::Image => "image",
-        MediaKind::Video => "video",
-        MediaKind::Audio => "audio",
-        MediaKind::Document => "document",
-        MediaKind::Sticker => "sticker",
-        MediaKind::Location => "location",
-        MediaKind::Contacts => "contacts",
-        MediaKind::AnyMedia => "media",
-    }
-}
-
-fn priority_word(p: Priority) -> &'static str {
-    match p {
-        Priority::Low => "low",
-        Priority::Normal => "normal",
-        Priority::High => "high",
-        Priority::Urgent => "urgent",
-    }
-}
-
-fn bin_level(op: BinOp) -> u8 {
-    match op {
-        BinOp::Or => 1,
-        BinOp::And => 2,
-        BinOp::Eq
-        | BinOp::Ne
-        | BinOp::Lt
-        | BinOp::Le
-        | BinOp::Gt
-        | BinOp::Ge
-        | BinOp::Contains
-        | BinOp::In => 4,
-        BinOp::Add | BinOp::Sub => 5,
-        BinOp::Mul | BinOp::Div => 6,
-    }
-}
-
-fn bin_word(op: BinOp) -> &'static str {
-    op.as_str()
 }
 
 fn fmt_num(v: f64) -> String {

@@ -216,7 +216,7 @@ pub fn trigger_label(handler: &Handler, src: &str) -> String {
         TriggerKind::Regex(re) => format!("regex /{}/", re.source),
         TriggerKind::Button(titles) => format!("button {}", quoted(titles)),
         TriggerKind::Choice(rows) => format!("choice {}", quoted(rows)),
-        TriggerKind::Media(kind) => media_name(*kind).to_string(),
+        TriggerKind::Media(kind) => kind.as_str().to_string(),
         TriggerKind::FormSubmitted(form) => format!("form {} submitted", form.name),
         TriggerKind::When => String::from("when"),
         TriggerKind::Silence(d) => format!("after {} silence", duration(d.seconds)),
@@ -235,19 +235,6 @@ pub fn trigger_label(handler: &Handler, src: &str) -> String {
         None => base,
     };
     shorten(&label)
-}
-
-fn media_name(kind: ast::MediaKind) -> &'static str {
-    match kind {
-        ast::MediaKind::Image => "image",
-        ast::MediaKind::Video => "video",
-        ast::MediaKind::Audio => "audio",
-        ast::MediaKind::Document => "document",
-        ast::MediaKind::Sticker => "sticker",
-        ast::MediaKind::Location => "location",
-        ast::MediaKind::Contacts => "contacts",
-        ast::MediaKind::AnyMedia => "media",
-    }
 }
 
 /// The source of a span with whitespace runs folded to one space; `…` when the span

@@ -36,14 +36,6 @@ impl Metrics {
         }
     }
 
-    pub fn get(&self, name: &str, labels: &str) -> u64 {
-        self.labelled
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(name.to_string(), labels.to_string())).copied())
-            .unwrap_or(0)
-    }
-
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();

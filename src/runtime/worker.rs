@@ -419,6 +419,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
         .unwrap_or_else(|| "null".into());
     write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
     let has_outbox = !write.outbox.is_empty();
+    let has_timers = !write.timers_set.is_empty();
     let result = shared
         .db
         .run(move |s| s.apply_step(&write, now.as_millisecond()))
@@ -427,6 +428,10 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
         Ok(_) => {
             if has_outbox {
                 shared.outbox_notify.notify_one();
+            }
+            // A new timer may be due before the scheduler's next look.
+            if has_timers {
+                shared.timer_notify.notify_one();
             }
             if let Some(r) = agent_reply {
                 let summary = serde_json::to_string(&effects).unwrap_or_default();

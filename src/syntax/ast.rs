@@ -590,7 +590,67 @@ pub enum BinOp {
     Div,
 }
 
+impl MediaKind {
+    /// The word scripts use: `on image`, `send location`, `on media`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Document => "document",
+            MediaKind::Sticker => "sticker",
+            MediaKind::Location => "location",
+            MediaKind::Contacts => "contacts",
+            MediaKind::AnyMedia => "media",
+        }
+    }
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+impl Weekday {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weekday::Mon => "mon",
+            Weekday::Tue => "tue",
+            Weekday::Wed => "wed",
+            Weekday::Thu => "thu",
+            Weekday::Fri => "fri",
+            Weekday::Sat => "sat",
+            Weekday::Sun => "sun",
+        }
+    }
+}
+
 impl BinOp {
+    /// Binding power: higher binds tighter (`or` 1, `and` 2, comparisons 4, `+ -` 5,
+    /// `* /` 6). The parser and the formatter share it.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq
+            | BinOp::Ne
+            | BinOp::Lt
+            | BinOp::Le
+            | BinOp::Gt
+            | BinOp::Ge
+            | BinOp::Contains
+            | BinOp::In => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div => 6,
+        }
+    }
+
     /// The operator as written in scripts.
     pub fn as_str(self) -> &'static str {
         match self {

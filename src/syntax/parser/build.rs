@@ -1307,7 +1307,7 @@ impl<'c, 's> Builder<'c, 's> {
                 Some(Some(ExprTok::Infix(op, ospan))) => (*op, *ospan),
                 _ => break,
             };
-            let bp = infix_bp(op);
+            let bp = op.precedence();
             if bp < min_bp {
                 break;
             }
@@ -1697,23 +1697,6 @@ pub(super) fn too_deep(span: Span) -> Diagnostic {
         "blocks, lists and parentheses may nest at most {MAX_NESTING} levels deep"
     ))
     .with_help("move the inner part into its own stage or handler")
-}
-
-fn infix_bp(op: BinOp) -> u8 {
-    match op {
-        BinOp::Or => 1,
-        BinOp::And => 2,
-        BinOp::Eq
-        | BinOp::Ne
-        | BinOp::Lt
-        | BinOp::Le
-        | BinOp::Gt
-        | BinOp::Ge
-        | BinOp::Contains
-        | BinOp::In => 4,
-        BinOp::Add | BinOp::Sub => 5,
-        BinOp::Mul | BinOp::Div => 6,
-    }
 }
 
 fn is_name(r: Rule) -> bool {
