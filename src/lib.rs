@@ -4,6 +4,7 @@
 //! together for the fronts (`cli`, `repl`, `lsp`, `runtime`). See ARCHITECTURE.md.
 
 pub mod check;
+pub mod classify;
 pub mod cli;
 pub mod compile;
 pub mod diag;

@@ -129,6 +129,11 @@ impl Walk {
                         }
                         FlowSettingKind::OptOut(ts) | FlowSettingKind::OptIn(ts) => self.texts(ts),
                         FlowSettingKind::Budget(n) => self.num(n),
+                        FlowSettingKind::Intents { threshold, margin } => {
+                            for n in threshold.iter().chain(margin) {
+                                self.num(n);
+                            }
+                        }
                     }
                 }
             }
@@ -187,6 +192,33 @@ impl Walk {
                 }
                 if let Some(t) = &d.timeout {
                     self.duration(t);
+                }
+            }
+            Item::Intent(d) => {
+                self.ident(&d.name);
+                self.texts(&d.examples);
+                if let Some(t) = &d.threshold {
+                    self.num(t);
+                }
+            }
+            Item::Knowledge(d) => {
+                self.ident(&d.name);
+                self.text(&d.path);
+            }
+            Item::Ai(d) => {
+                self.ident(&d.name);
+                self.text(&d.url);
+                if let Some(m) = &d.model {
+                    self.text(m);
+                }
+                if let Some(k) = &d.key {
+                    self.text(&k.var);
+                }
+                if let Some(t) = &d.timeout {
+                    self.duration(t);
+                }
+                if let Some(r) = &d.retry {
+                    self.num(r);
                 }
             }
             Item::Form(d) => {
@@ -257,6 +289,11 @@ impl Walk {
                 }
                 TriggerKind::Regex(r) => self.regex(r),
                 TriggerKind::FormSubmitted(id) => self.ident(id),
+                TriggerKind::Intent(ids) => {
+                    for id in ids {
+                        self.ident(id);
+                    }
+                }
                 TriggerKind::Silence(d) | TriggerKind::InStage(d) => self.duration(d),
                 TriggerKind::Enter
                 | TriggerKind::Message
@@ -344,6 +381,38 @@ impl Walk {
                 }
             }
             ActionKind::Goto(id) => self.ident(id),
+            ActionKind::Answer {
+                knowledge,
+                via,
+                fallback,
+            } => {
+                self.ident(knowledge);
+                match via {
+                    AnswerVia::Threshold(Some(n)) => self.num(n),
+                    AnswerVia::Threshold(None) => {}
+                    AnswerVia::Ai(a) => self.ident(a),
+                }
+                if let Some(b) = fallback {
+                    self.block(b);
+                }
+            }
+            ActionKind::Classify {
+                ai,
+                instructions,
+                into,
+                fallback,
+            } => {
+                self.ident(ai);
+                if let Some(t) = instructions {
+                    self.text(t);
+                }
+                for id in into {
+                    self.ident(id);
+                }
+                if let Some(b) = fallback {
+                    self.block(b);
+                }
+            }
             ActionKind::Close(reason) => {
                 if let Some(t) = reason {
                     self.text(t);
@@ -465,6 +534,14 @@ impl Walk {
                     }
                 }
                 Expectation::Handoff | Expectation::SentNothing => {}
+                Expectation::Intent { intent, above } => {
+                    if let Some(id) = intent {
+                        self.ident(id);
+                    }
+                    if let Some(n) = above {
+                        self.num(n);
+                    }
+                }
             },
         }
     }

@@ -6,11 +6,13 @@
 //! whatever the tree looks like, and never panics.
 
 pub mod flows;
+pub mod knowledge;
 pub mod refs;
 pub mod symbols;
 
 mod assign;
 mod graph;
+mod intents;
 mod limits;
 mod names;
 mod shadow;
@@ -43,6 +45,8 @@ impl Checked {
 /// Shared state of one checker run.
 pub(crate) struct Cx<'a> {
     pub file: &'a ast::File,
+    /// The files the script refers to, as the front read them.
+    pub res: &'a knowledge::Resources,
     pub syms: &'a Symbols,
     pub diags: Vec<Diagnostic>,
 }
@@ -55,10 +59,16 @@ impl Cx<'_> {
 
 /// Checks a parsed file. The passes are independent; each reports what it finds.
 pub fn check(file: &ast::File) -> Checked {
+    check_with(file, &knowledge::Resources::default())
+}
+
+/// Checks a parsed file with the contents of the files it refers to (knowledge bases).
+pub fn check_with(file: &ast::File, res: &knowledge::Resources) -> Checked {
     let mut diagnostics = Vec::new();
     let symbols = symbols::collect(file, &mut diagnostics);
     let mut cx = Cx {
         file,
+        res,
         syms: &symbols,
         diags: diagnostics,
     };
@@ -72,6 +82,7 @@ pub fn check(file: &ast::File) -> Checked {
     shadow::run(&mut cx);
     assign::run(&mut cx);
     window::run(&mut cx);
+    intents::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();

@@ -56,6 +56,13 @@ fn declare_hint(kind: DeclKind, name: &str) -> String {
         DeclKind::Webhook => format!("declare it with `webhook {name} \"https://...\"`"),
         DeclKind::Form => format!("declare it with `form {name} \"Title\" {{ screen ... }}`"),
         DeclKind::Hours => format!("declare it with `hours {name} {{ mon-fri 09:00-18:00 }}`"),
+        DeclKind::Intent => {
+            format!("declare it with `intent {name} {{ examples \"...\", \"...\" }}`")
+        }
+        DeclKind::Knowledge => format!("declare it with `knowledge {name} from \"{name}.md\"`"),
+        DeclKind::Ai => format!(
+            "declare it with `ai {name} \"https://.../v1/chat/completions\" {{ model \"...\"; key env(\"...\") }}`"
+        ),
     }
 }
 
@@ -113,7 +120,7 @@ impl<'a> Resolver<'a> {
                         FlowSettingKind::OptOut(ts) | FlowSettingKind::OptIn(ts) => {
                             self.plains(ts, "opt-out and opt-in words")
                         }
-                        FlowSettingKind::Budget(_) => {}
+                        FlowSettingKind::Budget(_) | FlowSettingKind::Intents { .. } => {}
                     }
                 }
             }
@@ -172,6 +179,17 @@ impl<'a> Resolver<'a> {
                 }
                 self.in_test = false;
             }
+            Item::Intent(_) => {}
+            Item::Knowledge(k) => self.plain(&k.path, "file paths"),
+            Item::Ai(a) => {
+                self.plain(&a.url, "ai endpoint addresses");
+                if let Some(m) = &a.model {
+                    self.plain(m, "model names");
+                }
+                if let Some(key) = &a.key {
+                    self.plain(&key.var, "environment variable names");
+                }
+            }
             Item::Stage(_) | Item::Anywhere(_) => {}
         }
     }
@@ -209,6 +227,11 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 Expectation::Field(expr) => self.expr(expr),
+                Expectation::Intent {
+                    intent: Some(id), ..
+                } => {
+                    self.resolve(DeclKind::Intent, id);
+                }
                 _ => {}
             },
             _ => {}
@@ -297,6 +320,11 @@ impl<'a> Resolver<'a> {
             TriggerKind::Choice(ts) => self.plains(ts, "list row titles"),
             TriggerKind::FormSubmitted(form) => {
                 self.resolve(DeclKind::Form, form);
+            }
+            TriggerKind::Intent(ids) => {
+                for id in ids {
+                    self.resolve(DeclKind::Intent, id);
+                }
             }
             _ => {}
         }
@@ -425,6 +453,36 @@ impl<'a> Resolver<'a> {
                 }
                 for f in save {
                     self.resolve(DeclKind::Field, f);
+                }
+                if let Some(b) = fallback {
+                    self.block(b);
+                }
+            }
+            ActionKind::Answer {
+                knowledge,
+                via,
+                fallback,
+            } => {
+                self.resolve(DeclKind::Knowledge, knowledge);
+                if let crate::syntax::ast::AnswerVia::Ai(ai) = via {
+                    self.resolve(DeclKind::Ai, ai);
+                }
+                if let Some(b) = fallback {
+                    self.block(b);
+                }
+            }
+            ActionKind::Classify {
+                ai,
+                instructions,
+                into,
+                fallback,
+            } => {
+                self.resolve(DeclKind::Ai, ai);
+                if let Some(t) = instructions {
+                    self.plain(t, "ai instructions");
+                }
+                for id in into {
+                    self.resolve(DeclKind::Intent, id);
                 }
                 if let Some(b) = fallback {
                     self.block(b);
@@ -637,6 +695,12 @@ impl<'a> Resolver<'a> {
                 DeclKind::Hours,
                 "no `inside`/`outside` condition or team uses it",
             ),
+            (
+                DeclKind::Intent,
+                "no `on intent` handler and no `classify ... into` names it",
+            ),
+            (DeclKind::Knowledge, "no `answer` quotes from it"),
+            (DeclKind::Ai, "no `classify` or `answer ... with` calls it"),
         ];
         let mut unused: Vec<(DeclKind, String, Span, &str)> = Vec::new();
         for (kind, note) in kinds {
@@ -699,6 +763,8 @@ fn action_word(kind: &ActionKind) -> &'static str {
         ActionKind::Handoff(_) => "handoff",
         ActionKind::Post { .. } => "post",
         ActionKind::Call { .. } => "call",
+        ActionKind::Answer { .. } => "answer",
+        ActionKind::Classify { .. } => "classify",
         ActionKind::Goto(_) => "goto",
         ActionKind::Close(_) => "close",
         ActionKind::Ignore => "ignore",

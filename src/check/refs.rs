@@ -143,6 +143,9 @@ impl Builder {
                 self.decl(DeclKind::Template, &t.name);
             }
             Item::Webhook(w) => self.decl(DeclKind::Webhook, &w.name),
+            Item::Intent(i) => self.decl(DeclKind::Intent, &i.name),
+            Item::Knowledge(k) => self.decl(DeclKind::Knowledge, &k.name),
+            Item::Ai(a) => self.decl(DeclKind::Ai, &a.name),
             Item::Form(f) => {
                 self.decl(DeclKind::Form, &f.name);
                 if let Some(data) = &f.data {
@@ -182,6 +185,11 @@ impl Builder {
         if let TriggerKind::FormSubmitted(form) = &h.trigger.kind {
             self.use_(DeclKind::Form, form, "on form");
         }
+        if let TriggerKind::Intent(ids) = &h.trigger.kind {
+            for id in ids {
+                self.use_(DeclKind::Intent, id, "on intent");
+            }
+        }
         if let Some(g) = &h.guard {
             self.expr(g);
         }
@@ -218,6 +226,18 @@ impl Builder {
                 }
             }
             ActionKind::Goto(stage) => self.use_(DeclKind::Stage, stage, "goto"),
+            ActionKind::Answer { knowledge, via, .. } => {
+                self.use_(DeclKind::Knowledge, knowledge, "answer");
+                if let ast::AnswerVia::Ai(ai) = via {
+                    self.use_(DeclKind::Ai, ai, "answer with");
+                }
+            }
+            ActionKind::Classify { ai, into, .. } => {
+                self.use_(DeclKind::Ai, ai, "classify");
+                for id in into {
+                    self.use_(DeclKind::Intent, id, "classify into");
+                }
+            }
             _ => {}
         }
         for b in walk::sub_blocks(a) {
@@ -253,6 +273,9 @@ impl Builder {
                 Expectation::Routed(id) => self.use_(DeclKind::Team, id, "expect routed"),
                 Expectation::Template(id) => self.use_(DeclKind::Template, id, "expect template"),
                 Expectation::Field(e) => self.expr(e),
+                Expectation::Intent {
+                    intent: Some(id), ..
+                } => self.use_(DeclKind::Intent, id, "expect intent"),
                 Expectation::Posted { webhook, body } => {
                     self.use_(DeclKind::Webhook, webhook, "expect posted");
                     for v in body {

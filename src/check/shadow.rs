@@ -47,6 +47,7 @@ struct Taken {
     choices: HashMap<String, Span>,
     media: HashMap<u8, Span>,
     forms: HashMap<String, Span>,
+    intents: HashMap<String, Span>,
     enter: Option<Span>,
     silence: HashMap<u64, Span>,
     in_stage: HashMap<u64, Span>,
@@ -81,6 +82,7 @@ fn trigger_name(t: &TriggerKind) -> String {
         TriggerKind::Choice(_) => "`on choice`".into(),
         TriggerKind::Media(m) => format!("`on {}`", m.as_str()),
         TriggerKind::FormSubmitted(f) => format!("`on form {} submitted`", f.name),
+        TriggerKind::Intent(_) => "`on intent`".into(),
         TriggerKind::When => "`when`".into(),
         TriggerKind::Silence(d) => format!("`after {} silence`", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("`after {} in stage`", duration(d.seconds)),
@@ -203,6 +205,34 @@ impl Taken {
                 .forms
                 .get(&f.name)
                 .map(|at| whole(*at, "an earlier handler takes this form")),
+            TriggerKind::Intent(ids) => {
+                let hits: Vec<(Span, Span)> = ids
+                    .iter()
+                    .filter_map(|i| self.intents.get(&i.name).map(|at| (i.span, *at)))
+                    .collect();
+                if hits.is_empty() {
+                    None
+                } else if hits.len() == ids.len() {
+                    Some(Finding {
+                        earlier: dedup(hits.iter().map(|(_, at)| *at).collect()),
+                        ..whole(
+                            h.trigger.span,
+                            "every intent here is taken by an earlier handler",
+                        )
+                    })
+                } else {
+                    let label = "already taken by an earlier handler".to_string();
+                    let mut spans = hits.iter().map(|(s, _)| *s);
+                    let first = spans.next().unwrap_or(h.trigger.span);
+                    Some(Finding {
+                        at: (first, label.clone()),
+                        more: spans.map(|s| (s, label.clone())).collect(),
+                        earlier: dedup(hits.iter().map(|(_, at)| *at).collect()),
+                        message: "an intent here can never fire".into(),
+                        help: "remove the repeated intents from this trigger",
+                    })
+                }
+            }
             TriggerKind::Enter => self
                 .enter
                 .map(|at| whole(at, "the earlier `on enter` runs instead")),
@@ -253,6 +283,11 @@ impl Taken {
             }
             TriggerKind::FormSubmitted(f) => {
                 self.forms.entry(f.name.clone()).or_insert(at);
+            }
+            TriggerKind::Intent(ids) => {
+                for i in ids {
+                    self.intents.entry(i.name.clone()).or_insert(at);
+                }
             }
             TriggerKind::Enter => {
                 self.enter.get_or_insert(at);

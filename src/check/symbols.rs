@@ -15,6 +15,9 @@ pub enum DeclKind {
     Webhook,
     Form,
     Hours,
+    Intent,
+    Knowledge,
+    Ai,
 }
 
 impl DeclKind {
@@ -27,6 +30,9 @@ impl DeclKind {
             DeclKind::Webhook => "webhook",
             DeclKind::Form => "form",
             DeclKind::Hours => "hours",
+            DeclKind::Intent => "intent",
+            DeclKind::Knowledge => "knowledge base",
+            DeclKind::Ai => "ai endpoint",
         }
     }
 }
@@ -55,6 +61,9 @@ pub struct Symbols {
     pub webhooks: Decls,
     pub forms: Decls,
     pub hours: Decls,
+    pub intents: Decls,
+    pub knowledge: Decls,
+    pub ais: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
 }
@@ -68,6 +77,9 @@ impl Symbols {
             DeclKind::Webhook => Some(&self.webhooks),
             DeclKind::Form => Some(&self.forms),
             DeclKind::Hours => Some(&self.hours),
+            DeclKind::Intent => Some(&self.intents),
+            DeclKind::Knowledge => Some(&self.knowledge),
+            DeclKind::Ai => Some(&self.ais),
             DeclKind::Field => None,
         }
     }
@@ -175,6 +187,15 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
             }
             Item::Form(f) => {
                 insert(&mut s.forms, DeclKind::Form, &f.name, i, diags);
+            }
+            Item::Intent(d) => {
+                insert(&mut s.intents, DeclKind::Intent, &d.name, i, diags);
+            }
+            Item::Knowledge(d) => {
+                insert(&mut s.knowledge, DeclKind::Knowledge, &d.name, i, diags);
+            }
+            Item::Ai(d) => {
+                insert(&mut s.ais, DeclKind::Ai, &d.name, i, diags);
             }
             Item::Field(f) => {
                 if let Some(first) = field_spans.get(&f.name.name) {

@@ -195,8 +195,10 @@ pub fn check_with(items: Vec<Item>, pass: fn(&mut super::Cx)) -> Vec<Diagnostic>
     let f = file(items);
     let mut sink = Vec::new();
     let syms = super::symbols::collect(&f, &mut sink);
+    let res = super::knowledge::Resources::default();
     let mut cx = super::Cx {
         file: &f,
+        res: &res,
         syms: &syms,
         diags: Vec::new(),
     };

@@ -205,6 +205,23 @@ impl Values<'_> {
         );
     }
 
+    /// A confidence level, from 0 to 1: `threshold`, `margin`.
+    fn ratio(&mut self, n: &NumLit, what: &str) {
+        if (0.0..=1.0).contains(&n.value) {
+            return;
+        }
+        self.impossible(
+            n.span,
+            format!("`{what} {}` cannot work", n.value),
+            "must be between 0 and 1",
+            "confidences run from 0 (no resemblance) to 1 (the same words as an example)",
+            &format!(
+                "write e.g. `{what} {}`",
+                if what == "margin" { "0.05" } else { "0.4" }
+            ),
+        );
+    }
+
     /// A count that must be a whole number of at least one: `tries`, `retry`, `budget`.
     fn count(&mut self, n: &NumLit, what: &str) {
         if n.value >= 1.0 && is_whole(n.value) {
@@ -341,6 +358,14 @@ impl Values<'_> {
                         match &s.kind {
                             FlowSettingKind::Timezone(tz) => self.timezone(tz),
                             FlowSettingKind::Budget(n) => self.count(n, "budget"),
+                            FlowSettingKind::Intents { threshold, margin } => {
+                                if let Some(n) = threshold {
+                                    self.ratio(n, "threshold");
+                                }
+                                if let Some(n) = margin {
+                                    self.ratio(n, "margin");
+                                }
+                            }
                             FlowSettingKind::WindowTemplate(id) => {
                                 self.arity(id, 0, s.span, "`window template` passes none");
                             }
@@ -417,7 +442,32 @@ impl Values<'_> {
                         }
                     }
                 }
-                Item::Team(_) | Item::Template(_) | Item::Stage(_) | Item::Anywhere(_) => {}
+                Item::Intent(i) => {
+                    if let Some(n) = &i.threshold {
+                        self.ratio(n, "threshold");
+                    }
+                }
+                Item::Ai(a) => {
+                    if let Some(n) = &a.retry
+                        && !(is_whole(n.value) && n.value <= 10.0)
+                    {
+                        self.impossible(
+                            n.span,
+                            format!("`retry {}` cannot work", n.value),
+                            "must be a whole number from 0 to 10",
+                            "`retry` counts the attempts after the first one",
+                            "write e.g. `retry 2`",
+                        );
+                    }
+                    if let Some(t) = &a.timeout {
+                        self.duration(t, "a timeout");
+                    }
+                }
+                Item::Team(_)
+                | Item::Template(_)
+                | Item::Knowledge(_)
+                | Item::Stage(_)
+                | Item::Anywhere(_) => {}
             }
         }
     }
@@ -448,6 +498,10 @@ impl Values<'_> {
                         }
                     }
                     ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
+                    ActionKind::Answer {
+                        via: crate::syntax::ast::AnswerVia::Threshold(Some(n)),
+                        ..
+                    } => self.ratio(n, "threshold"),
                     ActionKind::Call {
                         timeout: Some(t), ..
                     } => self.duration(t, "a timeout"),

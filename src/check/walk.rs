@@ -46,9 +46,10 @@ pub fn anywhere_handlers(file: &ast::File) -> impl Iterator<Item = &Handler> {
 /// The nested blocks of an action (`if`/`else`, `ask ... else`, `call ... else`).
 pub fn sub_blocks(action: &Action) -> Vec<&Block> {
     match &action.kind {
-        ActionKind::Ask { fallback, .. } | ActionKind::Call { fallback, .. } => {
-            fallback.iter().collect()
-        }
+        ActionKind::Ask { fallback, .. }
+        | ActionKind::Call { fallback, .. }
+        | ActionKind::Answer { fallback, .. }
+        | ActionKind::Classify { fallback, .. } => fallback.iter().collect(),
         ActionKind::If {
             then, otherwise, ..
         } => std::iter::once(then).chain(otherwise.iter()).collect(),
@@ -84,6 +85,7 @@ pub fn texts_of_action(action: &Action) -> Vec<&Text> {
         ActionKind::Tag(ts) | ActionKind::Untag(ts) => ts.iter().collect(),
         ActionKind::Assign(t) => vec![t],
         ActionKind::Close(reason) => reason.iter().collect(),
+        ActionKind::Classify { instructions, .. } => instructions.iter().collect(),
         _ => Vec::new(),
     }
 }

@@ -28,6 +28,9 @@ impl Lowerer<'_> {
             TriggerKind::Choice(cs) => Trigger::Choice(folded(cs)),
             TriggerKind::Media(m) => Trigger::Media(*m),
             TriggerKind::FormSubmitted(f) => Trigger::FormSubmitted(f.name.clone()),
+            TriggerKind::Intent(ids) => {
+                Trigger::Intent(ids.iter().map(|i| i.name.clone()).collect())
+            }
             TriggerKind::When => Trigger::When,
             TriggerKind::Silence(d) => Trigger::Silence(secs(d.seconds).max(1)),
             TriggerKind::InStage(d) => Trigger::InStage(secs(d.seconds).max(1)),
@@ -64,9 +67,10 @@ impl Lowerer<'_> {
             *t = after;
         }
         match self.code.get_mut(at) {
-            Some(Instr::Ask { fallback, .. }) | Some(Instr::Call { fallback, .. }) => {
-                *fallback = Some(start)
-            }
+            Some(Instr::Ask { fallback, .. })
+            | Some(Instr::Call { fallback, .. })
+            | Some(Instr::Answer { fallback, .. })
+            | Some(Instr::Classify { fallback, .. }) => *fallback = Some(start),
             _ => {}
         }
     }
@@ -148,6 +152,46 @@ impl Lowerer<'_> {
                     body: body(b),
                     save: save.iter().map(|s| s.name.clone()).collect(),
                     timeout: timeout.map(|d| secs(d.seconds).max(1)).unwrap_or(0),
+                    fallback: None,
+                });
+                self.fallback(at, fallback.as_ref());
+                return;
+            }
+            ActionKind::Answer {
+                knowledge,
+                via,
+                fallback,
+            } => {
+                let at = self.code.len();
+                let (threshold, ai) = match via {
+                    ast::AnswerVia::Threshold(t) => (
+                        t.as_ref()
+                            .filter(|n| (0.0..=1.0).contains(&n.value))
+                            .map_or(super::intents::DEFAULT_ANSWER_THRESHOLD, |n| n.value as f32),
+                        None,
+                    ),
+                    ast::AnswerVia::Ai(a) => (0.0, Some(a.name.clone())),
+                };
+                self.code.push(Instr::Answer {
+                    knowledge: knowledge.name.clone(),
+                    threshold,
+                    ai,
+                    fallback: None,
+                });
+                self.fallback(at, fallback.as_ref());
+                return;
+            }
+            ActionKind::Classify {
+                ai,
+                instructions,
+                into,
+                fallback,
+            } => {
+                let at = self.code.len();
+                self.code.push(Instr::Classify {
+                    ai: ai.name.clone(),
+                    instructions: instructions.as_ref().map(|t| t.value.clone()),
+                    into: into.iter().map(|i| i.name.clone()).collect(),
                     fallback: None,
                 });
                 self.fallback(at, fallback.as_ref());

@@ -12,10 +12,12 @@ pub mod bundle;
 pub mod expr;
 pub mod fold;
 pub mod forms;
+pub mod intents;
 mod lower;
 pub mod value;
 
 use crate::check::Symbols;
+use crate::check::knowledge::Resources;
 use crate::syntax::ast::{self, FieldKind, Item};
 use crate::syntax::span::Span;
 pub use ast::{MediaKind, Priority};
@@ -78,6 +80,12 @@ pub struct Program {
     /// The template sent instead of a free-form message outside the 24-hour window.
     pub window_template: Option<String>,
     pub budget: u32,
+    /// The intent classifier with its threshold and margin.
+    pub intents: intents::Intents,
+    /// Knowledge bases by name.
+    pub knowledge: BTreeMap<String, intents::Knowledge>,
+    /// External AI endpoints by name.
+    pub ais: BTreeMap<String, intents::AiEndpoint>,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +144,8 @@ pub enum Trigger {
     Choice(Vec<String>),
     Media(MediaKind),
     FormSubmitted(String),
+    /// The intents, as written; matching goes through the classifier's verdict.
+    Intent(Vec<String>),
     When,
     Silence(i64),
     InStage(i64),
@@ -185,6 +195,22 @@ pub enum Instr {
         body: Vec<(String, Expr)>,
         save: Vec<String>,
         timeout: i64,
+        fallback: Option<usize>,
+    },
+    /// Quotes the best-matching section of a knowledge base; `fallback` runs when none
+    /// clears the threshold (or, with `ai`, when the model's pick is not a section).
+    Answer {
+        knowledge: String,
+        threshold: f32,
+        ai: Option<String>,
+        fallback: Option<usize>,
+    },
+    /// Asks an external model to pick one of `into` for the message and waits; the pick
+    /// runs that intent's handler. `fallback` runs on failure or an answer outside `into`.
+    Classify {
+        ai: String,
+        instructions: Option<String>,
+        into: Vec<String>,
         fallback: Option<usize>,
     },
     Goto(StageId),
@@ -334,6 +360,12 @@ impl Program {
 /// result is the same whether or not the checker accepted the file; `syms` is the
 /// checker's table for the same file and settles the start stage.
 pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
+    compile_with(file, syms, &Resources::default())
+}
+
+/// Compiles a checked file with the contents of the files it refers to (knowledge bases),
+/// which the front read.
+pub fn compile_with(file: &ast::File, syms: &Symbols, res: &Resources) -> Program {
     let mut p = Program {
         name: String::new(),
         timezone: jiff::tz::TimeZone::UTC,
@@ -359,6 +391,9 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         window_template: None,
         budget: DEFAULT_BUDGET,
         opt_word_len: 0,
+        intents: intents::intents(file),
+        knowledge: intents::knowledge(file, res),
+        ais: intents::ais(file),
     };
     // Declarations first: stages get their ids before any `goto` is lowered.
     let mut start_name = None;
@@ -390,6 +425,8 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
                                 p.budget = n.value.min(1_000_000.0) as u32;
                             }
                         }
+                        // Read by `intents::intents`.
+                        ast::FlowSettingKind::Intents { .. } => {}
                     }
                 }
             }

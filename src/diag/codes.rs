@@ -125,6 +125,22 @@ pub const NO_INTERPOLATION: Code = Code("W0603");
 /// A handler with an empty body: the message is swallowed without a word.
 pub const EMPTY_HANDLER: Code = Code("W0604");
 
+// --- intents, knowledge and AI (E08xx, W08xx) --------------------------------------
+/// A knowledge file that cannot be read.
+pub const KNOWLEDGE_MISSING: Code = Code("E0801");
+/// A knowledge file without any section.
+pub const KNOWLEDGE_EMPTY: Code = Code("E0802");
+/// Two sections of a knowledge file with the same heading.
+pub const KNOWLEDGE_DUPLICATE: Code = Code("E0803");
+/// An intent without examples.
+pub const INTENT_NO_EXAMPLES: Code = Code("E0804");
+/// A `classify` whose possible answer no `on intent` handler takes.
+pub const AI_CHOICE_UNHANDLED: Code = Code("E0805");
+/// An intent example that, held out, classifies as another intent.
+pub const CONFUSABLE_INTENTS: Code = Code("W0806");
+/// An `on intent` handler whose examples an earlier keyword or regex handler all takes.
+pub const INTENT_CAUGHT_FIRST: Code = Code("W0807");
+
 // --- tests (T07xx) --------------------------------------------------------------------
 /// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
 pub const EXPECTATION_FAILED: Code = Code("T0701");
@@ -169,5 +185,12 @@ pub const ALL: &[(Code, &str)] = &[
     (SHADOWED, "handler can never fire"),
     (NO_INTERPOLATION, "interpolation not allowed here"),
     (EMPTY_HANDLER, "empty handler"),
+    (KNOWLEDGE_MISSING, "knowledge file cannot be read"),
+    (KNOWLEDGE_EMPTY, "knowledge file without sections"),
+    (KNOWLEDGE_DUPLICATE, "duplicate knowledge section"),
+    (INTENT_NO_EXAMPLES, "intent without examples"),
+    (AI_CHOICE_UNHANDLED, "ai step choice not handled"),
+    (CONFUSABLE_INTENTS, "confusable intents"),
+    (INTENT_CAUGHT_FIRST, "intent always caught first"),
     (EXPECTATION_FAILED, "test expectation failed"),
 ];

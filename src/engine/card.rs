@@ -126,13 +126,15 @@ impl Run<'_> {
     }
 
     pub(super) fn clear_suspension(&mut self) {
-        if let Some(card) = self.s.card.as_mut()
-            && let Some(Suspension::Call { call_id, .. }) = card.suspended.take()
+        let timer = match self.s.card.as_mut().and_then(|c| c.suspended.take()) {
+            Some(Suspension::Call { call_id, .. }) => Some(format!("call/{call_id}")),
+            Some(Suspension::Ai { request_id, .. }) => Some(format!("ai/{request_id}")),
+            _ => None,
+        };
+        if let Some(id) = timer
+            && self.s.timers.remove(&id).is_some()
         {
-            let id = format!("call/{call_id}");
-            if self.s.timers.remove(&id).is_some() {
-                self.emit(EffectKind::CancelTimer { id });
-            }
+            self.emit(EffectKind::CancelTimer { id });
         }
     }
 

@@ -32,9 +32,10 @@ impl Run<'_> {
             );
         for (r, kw) in candidates {
             let Some(h) = p.handler(r) else { continue };
-            let matched = match kw {
-                Some(k) => Some(("keyword".to_string(), k.to_string())),
-                None => trigger_matches(&h.trigger, msg, 0, &[]),
+            let matched = match (kw, &h.trigger) {
+                (Some(k), _) => Some(("keyword".to_string(), k.to_string())),
+                (None, Trigger::Intent(names)) => self.intent_matches(names),
+                (None, t) => trigger_matches(t, msg, 0, &[]),
             };
             let Some(cond) = matched else {
                 continue;

@@ -149,6 +149,68 @@ impl Run<'_> {
                     }
                     return Next::Suspended;
                 }
+                Instr::Answer {
+                    knowledge,
+                    threshold,
+                    ai: None,
+                    fallback,
+                } => {
+                    if let Some(fb) = self.answer_locally(knowledge, *threshold, *fallback) {
+                        pc = fb;
+                    }
+                }
+                Instr::Answer {
+                    knowledge,
+                    ai: Some(ai),
+                    fallback,
+                    ..
+                } => {
+                    let choices = p
+                        .knowledge
+                        .get(knowledge)
+                        .map(|kb| kb.sections.iter().map(|s| s.heading.clone()).collect())
+                        .unwrap_or_default();
+                    let purpose = AiPurpose::Answer {
+                        knowledge: knowledge.clone(),
+                    };
+                    let ask = super::intents::AiAsk {
+                        ai,
+                        purpose,
+                        instructions: None,
+                        choices,
+                        fallback: *fallback,
+                    };
+                    match self.ask_ai(r, pc, ask) {
+                        Ok(next) => return next,
+                        Err(Some(fb)) => pc = fb,
+                        Err(None) => {}
+                    }
+                }
+                Instr::Classify {
+                    ai,
+                    instructions,
+                    into,
+                    fallback,
+                } => {
+                    let choices = if into.is_empty() {
+                        p.intents.model.labels().to_vec()
+                    } else {
+                        into.clone()
+                    };
+                    let purpose = AiPurpose::Classify;
+                    let ask = super::intents::AiAsk {
+                        ai,
+                        purpose,
+                        instructions: instructions.as_deref(),
+                        choices,
+                        fallback: *fallback,
+                    };
+                    match self.ask_ai(r, pc, ask) {
+                        Ok(next) => return next,
+                        Err(Some(fb)) => pc = fb,
+                        Err(None) => {}
+                    }
+                }
                 Instr::Goto(id) => return Next::Goto(*id),
                 Instr::Close(reason) => {
                     let reason = reason.as_ref().map(|r| self.interp(r));

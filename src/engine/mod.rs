@@ -16,6 +16,7 @@ mod dispatch;
 mod eval;
 mod exec;
 pub mod hours;
+mod intents;
 mod run;
 mod state;
 pub mod validate;

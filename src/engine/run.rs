@@ -26,6 +26,8 @@ pub(super) struct Run<'p> {
     pub(super) in_silence_handler: bool,
     /// The window template was sent in this step already.
     pub(super) window_template_sent: bool,
+    /// The classifier's verdict on the message, once asked for.
+    pub(super) verdict: Option<crate::compile::intents::Verdict>,
 }
 
 /// How a piece of code ended.
@@ -50,6 +52,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         quiet_reset: false,
         in_silence_handler: false,
         window_template_sent: false,
+        verdict: None,
     };
     match ev {
         Event::Inbound(inb) => r.inbound(inb, false),
@@ -57,6 +60,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         Event::Status { message_id, status } => r.status(message_id, status),
         Event::Agent(a) => r.agent(a),
         Event::WebhookResult { call_id, result } => r.webhook_result(call_id, result),
+        Event::AiResult { request_id, result } => r.ai_result(request_id, result),
     }
     r.finish();
     super::Outcome {
@@ -160,6 +164,7 @@ impl<'p> Run<'p> {
             }
         }
         self.msg = Some(inb.message.clone());
+        self.verdict = None;
         if self.s.card.is_none() && !self.open_card() {
             return;
         }
@@ -196,7 +201,7 @@ impl<'p> Run<'p> {
                     self.answer(handler, resume, fallback, &field, &prompt, tries_left);
                 }
             }
-            Some(Suspension::Call { .. }) => {
+            Some(Suspension::Call { .. }) | Some(Suspension::Ai { .. }) => {
                 if let Some((h, cond)) = self.escape(&inb.message) {
                     self.clear_suspension();
                     self.start(h, vec![cond]);
@@ -248,6 +253,21 @@ impl<'p> Run<'p> {
                 }
                 self.start(handler, conds);
                 self.in_silence_handler = false;
+            }
+            TimerTarget::AiTimeout { request_id } => {
+                if let Some(Suspension::Ai {
+                    request_id: waiting,
+                    handler,
+                    fallback,
+                    ..
+                }) = self.s.card.as_ref().and_then(|c| c.suspended.clone())
+                    && waiting == request_id
+                {
+                    self.clear_suspension();
+                    self.history(Who::System, format!("ai request {request_id} timed out"));
+                    self.ai_failed(handler, fallback, &request_id, "timeout");
+                    self.replay_held();
+                }
             }
             TimerTarget::CallTimeout { call_id } => {
                 if let Some(Suspension::Call {
@@ -458,6 +478,7 @@ pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Ti
         quiet_reset: false,
         in_silence_handler: false,
         window_template_sent: false,
+        verdict: None,
     };
     r.eval(e)
 }

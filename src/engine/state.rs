@@ -188,6 +188,28 @@ pub enum Suspension {
         call_id: String,
         save: Vec<String>,
     },
+    /// Waiting for an external model's pick (`classify`, `answer ... with`).
+    Ai {
+        handler: HandlerRef,
+        resume: usize,
+        fallback: Option<usize>,
+        request_id: String,
+        purpose: AiPurpose,
+        /// The answers the script accepts, as declared.
+        choices: Vec<String>,
+        /// The message being classified, handed to the handler the pick runs.
+        message: InboundMessage,
+    },
+}
+
+/// What an AI request decides.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "purpose", rename_all = "lowercase")]
+pub enum AiPurpose {
+    /// Pick an intent; its `on intent` handler runs.
+    Classify,
+    /// Pick a section of this knowledge base; it is quoted.
+    Answer { knowledge: String },
 }
 
 /// A running timer; it comes back as [`Event::Timer`] with its id.
@@ -204,6 +226,8 @@ pub enum TimerTarget {
     Handler { stage: String, handler: HandlerRef },
     /// The timeout of a waiting `call`.
     CallTimeout { call_id: String },
+    /// The deadline of a waiting AI request.
+    AiTimeout { request_id: String },
 }
 
 // ---------------------------------------------------------------------------------------
@@ -229,6 +253,11 @@ pub enum Event {
     WebhookResult {
         call_id: String,
         result: WebhookResult,
+    },
+    /// The answer of an external model to an [`EffectKind::AskAi`].
+    AiResult {
+        request_id: String,
+        result: AiResult,
     },
 }
 
@@ -374,6 +403,16 @@ pub enum WebhookResult {
     },
 }
 
+/// What came back from an external model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum AiResult {
+    /// The model's raw answer text, before it is matched against the choices.
+    Answered { raw: String },
+    /// No usable answer: timeout, HTTP error, malformed body...
+    Failed { reason: String },
+}
+
 // ---------------------------------------------------------------------------------------
 // Effects
 // ---------------------------------------------------------------------------------------
@@ -430,6 +469,21 @@ pub enum EffectKind {
         url: String,
         body: serde_json::Value,
         timeout_secs: i64,
+    },
+    /// Ask an external model to pick one of `choices`; the answer comes back as
+    /// [`Event::AiResult`]. The key is read by the daemon from the environment variable
+    /// `key_env`; the prompt is recorded with the request.
+    AskAi {
+        request_id: String,
+        ai: String,
+        url: String,
+        model: String,
+        key_env: Option<String>,
+        timeout_secs: i64,
+        retries: u32,
+        system: String,
+        user: String,
+        choices: Vec<String>,
     },
     /// Start (or restart, if the id runs already) a timer.
     StartTimer {

@@ -148,6 +148,17 @@ impl Collector<'_> {
                     }
                 }
             }
+            Item::Intent(i) => self.texts(&i.examples),
+            Item::Knowledge(k) => self.text(&k.path),
+            Item::Ai(a) => {
+                self.text(&a.url);
+                if let Some(m) = &a.model {
+                    self.text(m);
+                }
+                if let Some(k) = &a.key {
+                    self.text(&k.var);
+                }
+            }
             Item::Stage(s) => self.handlers(&s.handlers),
             Item::Anywhere(a) => self.handlers(&a.handlers),
             Item::Test(t) => {

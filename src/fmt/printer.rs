@@ -584,6 +584,47 @@ impl Printer<'_> {
                 }
                 self.close(0, f.span.end as usize);
             }
+            Item::Intent(i) => {
+                let mut body = Vec::new();
+                for group in self.groups(i.examples.iter().map(|e| e.span).collect()) {
+                    let examples: Vec<Text> = group
+                        .iter()
+                        .filter_map(|k| i.examples.get(*k))
+                        .cloned()
+                        .collect();
+                    let span = group_span(&group, |k| i.examples.get(k).map(|e| e.span));
+                    body.push(stmt(span, format!("examples {}", self.texts(&examples))));
+                }
+                if let Some(t) = &i.threshold {
+                    body.push(stmt(t.span, format!("threshold {}", self.num(t))));
+                }
+                self.simple_block(0, i.span, format!("intent {}", i.name.name), body);
+            }
+            Item::Knowledge(k) => {
+                let text = format!("knowledge {} from {}", k.name.name, self.text(&k.path));
+                self.emit(0, k.span.start as usize, k.span.end as usize, text);
+            }
+            Item::Ai(a) => {
+                let mut body = Vec::new();
+                if let Some(m) = &a.model {
+                    body.push(stmt(m.span, format!("model {}", self.text(m))));
+                }
+                if let Some(k) = &a.key {
+                    body.push(stmt(k.span, format!("key env({})", self.text(&k.var))));
+                }
+                if let Some(t) = &a.timeout {
+                    body.push(stmt(t.span, format!("timeout {}", self.dur(t))));
+                }
+                if let Some(r) = &a.retry {
+                    body.push(stmt(r.span, format!("retry {}", self.num(r))));
+                }
+                let header = format!("ai {} {}", a.name.name, self.text(&a.url));
+                if body.is_empty() && !self.has_comment(a.span) {
+                    self.emit(0, a.span.start as usize, a.span.end as usize, header);
+                } else {
+                    self.simple_block(0, a.span, header, body);
+                }
+            }
             Item::Stage(s) => self.handler_block(
                 s.span,
                 s.name.span.end as usize,
@@ -635,6 +676,16 @@ impl Printer<'_> {
             FlowSettingKind::OptIn(ts) => format!("optin {}", self.texts(ts)),
             FlowSettingKind::WindowTemplate(id) => format!("window template {}", id.name),
             FlowSettingKind::Budget(n) => format!("budget {}", self.num(n)),
+            FlowSettingKind::Intents { threshold, margin } => {
+                let mut text = "intents".to_string();
+                if let Some(t) = threshold {
+                    text.push_str(&format!(" threshold {}", self.num(t)));
+                }
+                if let Some(m) = margin {
+                    text.push_str(&format!(" margin {}", self.num(m)));
+                }
+                text
+            }
         }
     }
 
@@ -802,6 +853,10 @@ impl Printer<'_> {
             TriggerKind::Choice(ts) => format!("on choice {}", self.texts(ts)),
             TriggerKind::Media(m) => format!("on {}", m.as_str()),
             TriggerKind::FormSubmitted(f) => format!("on form {} submitted", f.name),
+            TriggerKind::Intent(ids) => {
+                let names: Vec<&str> = ids.iter().map(|i| i.name.as_str()).collect();
+                format!("on intent {}", names.join(", "))
+            }
             TriggerKind::When => match &h.guard {
                 Some(g) => format!("when {}", self.expr(g)),
                 None => "when".into(),
@@ -929,6 +984,43 @@ impl Printer<'_> {
                 }
                 text
             }
+            ActionKind::Answer {
+                knowledge,
+                via,
+                fallback,
+            } => {
+                let mut text = format!("answer {}", knowledge.name);
+                match via {
+                    ast::AnswerVia::Threshold(Some(n)) => {
+                        text.push_str(&format!(" threshold {}", self.num(n)))
+                    }
+                    ast::AnswerVia::Threshold(None) => {}
+                    ast::AnswerVia::Ai(ai) => text.push_str(&format!(" with {}", ai.name)),
+                }
+                if let Some(b) = fallback {
+                    text.push_str(&format!(" else {}", self.flat_fallback(b)?));
+                }
+                text
+            }
+            ActionKind::Classify {
+                ai,
+                instructions,
+                into,
+                fallback,
+            } => {
+                let mut text = format!("classify with {}", ai.name);
+                if let Some(t) = instructions {
+                    text.push_str(&format!(" {}", self.text(t)));
+                }
+                if !into.is_empty() {
+                    let names: Vec<&str> = into.iter().map(|i| i.name.as_str()).collect();
+                    text.push_str(&format!(" into {}", names.join(", ")));
+                }
+                if let Some(b) = fallback {
+                    text.push_str(&format!(" else {}", self.flat_fallback(b)?));
+                }
+                text
+            }
             ActionKind::Goto(s) => format!("goto {}", s.name),
             ActionKind::Close(reason) => match reason {
                 Some(r) => format!("close {}", self.text(r)),
@@ -1037,13 +1129,20 @@ impl Printer<'_> {
             }
             | ActionKind::Call {
                 fallback: Some(b), ..
+            }
+            | ActionKind::Answer {
+                fallback: Some(b), ..
+            }
+            | ActionKind::Classify {
+                fallback: Some(b), ..
             } => {
                 // The head of the action without its fallback, then the block.
                 let mut head = a.clone();
                 match &mut head.kind {
-                    ActionKind::Ask { fallback, .. } | ActionKind::Call { fallback, .. } => {
-                        *fallback = None
-                    }
+                    ActionKind::Ask { fallback, .. }
+                    | ActionKind::Call { fallback, .. }
+                    | ActionKind::Answer { fallback, .. }
+                    | ActionKind::Classify { fallback, .. } => *fallback = None,
                     _ => {}
                 }
                 let head = self.flat_action(&head).unwrap_or_default();
@@ -1124,6 +1223,11 @@ impl Printer<'_> {
                 None => "closed".into(),
             },
             Expectation::SentNothing => "sent nothing".into(),
+            Expectation::Intent { intent, above } => match (intent, above) {
+                (None, _) => "no intent".into(),
+                (Some(i), None) => format!("intent {}", i.name),
+                (Some(i), Some(n)) => format!("intent {} above {}", i.name, self.num(n)),
+            },
         }
     }
 }

@@ -218,6 +218,13 @@ pub fn trigger_label(handler: &Handler, src: &str) -> String {
         TriggerKind::Choice(rows) => format!("choice {}", quoted(rows)),
         TriggerKind::Media(kind) => kind.as_str().to_string(),
         TriggerKind::FormSubmitted(form) => format!("form {} submitted", form.name),
+        TriggerKind::Intent(ids) => format!(
+            "intent {}",
+            ids.iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         TriggerKind::When => String::from("when"),
         TriggerKind::Silence(d) => format!("after {} silence", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("after {} in stage", duration(d.seconds)),

@@ -261,4 +261,40 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
         "`contact has tag \"vip\"` / `contact has no tag \"vip\"`.",
     ),
     ("is", "`FIELD is set` / `FIELD is not set`."),
+    (
+        "intent",
+        "`intent refund { examples \"quero meu dinheiro de volta\", \"refund\" }`: a kind of request learned from examples; `on intent refund` takes text messages the classifier puts in it. See docs/intents.md.",
+    ),
+    (
+        "intents",
+        "`intents threshold 0.3 margin 0.04` in the flow header: how sure the classifier must be (confidence from 0 to 1) and how far ahead of the second intent.",
+    ),
+    (
+        "examples",
+        "`examples \"...\", \"...\"`: ways customers say an intent, in every language they use.",
+    ),
+    (
+        "threshold",
+        "`threshold 0.4`: the lowest confidence (0 to 1) that counts, for intents or `answer`.",
+    ),
+    (
+        "margin",
+        "`margin 0.05`: how far the best intent must lead the second one.",
+    ),
+    (
+        "knowledge",
+        "`knowledge faq from \"faq.md\"`: a Markdown file whose sections `answer` quotes verbatim.",
+    ),
+    (
+        "answer",
+        "`answer faq [threshold 0.3 | with helper] [else ...]`: quotes the section that best matches the message, or runs `else`.",
+    ),
+    (
+        "ai",
+        "`ai helper \"https://.../v1/chat/completions\" { model \"...\"; key env(\"KEY\"); timeout 10s; retry 2 }`: an OpenAI-compatible endpoint for `classify` and `answer ... with`.",
+    ),
+    (
+        "classify",
+        "`classify with helper [\"instructions\"] [into a, b] [else ...]`: an external model picks an intent; its `on intent` handler runs. A timeout or an answer outside the choices runs `else`.",
+    ),
 ];

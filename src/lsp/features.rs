@@ -734,6 +734,33 @@ pub(super) fn symbols(
                     inputs,
                 )
             }
+            Item::Intent(i) => symbol(
+                &view,
+                i.name.name.clone(),
+                Some("intent".into()),
+                SymbolKind::ENUM_MEMBER,
+                i.span,
+                i.name.span,
+                Vec::new(),
+            ),
+            Item::Knowledge(k) => symbol(
+                &view,
+                k.name.name.clone(),
+                Some("knowledge".into()),
+                SymbolKind::FILE,
+                k.span,
+                k.name.span,
+                Vec::new(),
+            ),
+            Item::Ai(a) => symbol(
+                &view,
+                a.name.name.clone(),
+                Some("ai".into()),
+                SymbolKind::INTERFACE,
+                a.span,
+                a.name.span,
+                Vec::new(),
+            ),
             Item::Stage(s) => {
                 let handlers = handler_symbols(&view, text, &s.handlers);
                 symbol(

@@ -148,7 +148,7 @@ fn name_class(kind: crate::check::DeclKind) -> Class {
     match kind {
         DeclKind::Field => Class::Variable,
         DeclKind::Stage => Class::Namespace,
-        DeclKind::Template | DeclKind::Webhook | DeclKind::Form => Class::Function,
-        DeclKind::Team | DeclKind::Hours => Class::Type,
+        DeclKind::Template | DeclKind::Webhook | DeclKind::Form | DeclKind::Ai => Class::Function,
+        DeclKind::Team | DeclKind::Hours | DeclKind::Intent | DeclKind::Knowledge => Class::Type,
     }
 }

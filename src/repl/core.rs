@@ -572,6 +572,9 @@ impl ReplCore {
                 )
             }
             engine::TimerTarget::CallTimeout { call_id } => format!("call {call_id} timed out"),
+            engine::TimerTarget::AiTimeout { request_id } => {
+                format!("ai request {request_id} timed out")
+            }
         }
     }
 

@@ -7,7 +7,19 @@ use crate::syntax::span::FileId;
 
 /// Words that open a top-level declaration.
 pub const DECL_KEYWORDS: &[&str] = &[
-    "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere", "test",
+    "flow",
+    "hours",
+    "team",
+    "field",
+    "template",
+    "webhook",
+    "form",
+    "intent",
+    "knowledge",
+    "ai",
+    "stage",
+    "anywhere",
+    "test",
 ];
 
 /// The three kinds of input.

@@ -81,6 +81,22 @@ fn effect(out: &mut String, e: &Effect, trace: bool, program: &Program) {
             );
             json_lines(out, body);
         }
+        EffectKind::AskAi {
+            ai,
+            model,
+            user,
+            choices,
+            timeout_secs,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "   => ASK {ai} ({model}, waits up to {}) to pick one of: {}",
+                show_duration(*timeout_secs),
+                choices.join(", ")
+            );
+            let _ = writeln!(out, "      message: {user:?}");
+        }
         EffectKind::OpenCard { card } => {
             let _ = writeln!(out, "{MARK} card #{card} opened");
         }
@@ -320,6 +336,12 @@ fn timer_line(t: &Timer, program: &Program, sources: &SourceMap) -> String {
         TimerTarget::CallTimeout { call_id } => {
             format!("{} (call {call_id} times out)", clock(t.at, program))
         }
+        TimerTarget::AiTimeout { request_id } => {
+            format!(
+                "{} (ai request {request_id} times out)",
+                clock(t.at, program)
+            )
+        }
     }
 }
 
@@ -410,6 +432,14 @@ fn card_fields(out: &mut String, state: &State, c: &Card, now: Timestamp, progra
             crate::engine::Suspension::Call { call_id, .. } => {
                 format!("the answer of call {call_id}")
             }
+            crate::engine::Suspension::Ai {
+                request_id,
+                choices,
+                ..
+            } => format!(
+                "the model's pick for {request_id}, one of: {}",
+                choices.join(", ")
+            ),
         };
         let _ = writeln!(out, "  waiting   for {what}");
     }

@@ -24,6 +24,9 @@ pub enum Item {
     Template(TemplateDecl),
     Webhook(WebhookDecl),
     Form(FormDecl),
+    Intent(IntentDecl),
+    Knowledge(KnowledgeDecl),
+    Ai(AiDecl),
     Stage(StageDecl),
     Anywhere(AnywhereDecl),
     Test(TestDecl),
@@ -39,6 +42,9 @@ impl Item {
             Item::Template(d) => d.span,
             Item::Webhook(d) => d.span,
             Item::Form(d) => d.span,
+            Item::Intent(d) => d.span,
+            Item::Knowledge(d) => d.span,
+            Item::Ai(d) => d.span,
             Item::Stage(d) => d.span,
             Item::Anywhere(d) => d.span,
             Item::Test(d) => d.span,
@@ -154,6 +160,11 @@ pub enum FlowSettingKind {
     WindowTemplate(Ident),
     /// `budget 200`: the step budget per event.
     Budget(NumLit),
+    /// `intents threshold 0.5 margin 0.1`: how sure the intent classifier must be.
+    Intents {
+        threshold: Option<NumLit>,
+        margin: Option<NumLit>,
+    },
 }
 
 /// `hours office { mon-fri 09:00-18:00; sat 09:00-12:00; closed 2026-12-25 }`
@@ -321,6 +332,40 @@ pub struct FormInput {
     pub span: Span,
 }
 
+/// `intent refund { examples "quero meu dinheiro de volta", "refund"; threshold 0.6 }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntentDecl {
+    pub name: Ident,
+    /// Every example, from every `examples` line, in order.
+    pub examples: Vec<Text>,
+    /// This intent's own confidence threshold, over the flow's.
+    pub threshold: Option<NumLit>,
+    pub span: Span,
+}
+
+/// `knowledge faq from "faq.md"`: a Markdown file whose sections are the answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KnowledgeDecl {
+    pub name: Ident,
+    /// The path as written, relative to the script's folder.
+    pub path: Text,
+    pub span: Span,
+}
+
+/// `ai helper "https://.../v1/chat/completions" { model "m"; key env("K"); timeout 10s; retry 2 }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct AiDecl {
+    pub name: Ident,
+    /// An OpenAI-compatible chat completions URL.
+    pub url: Text,
+    pub model: Option<Text>,
+    pub key: Option<EnvRef>,
+    pub timeout: Option<DurationLit>,
+    /// Attempts after the first one.
+    pub retry: Option<NumLit>,
+    pub span: Span,
+}
+
 /// `stage triage { handlers }`
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageDecl {
@@ -371,6 +416,8 @@ pub enum TriggerKind {
     Media(MediaKind),
     /// `on form booking submitted`
     FormSubmitted(Ident),
+    /// `on intent refund, cancel`: a text message the classifier puts in one of them.
+    Intent(Vec<Ident>),
     /// `when <cond>`: any inbound message while the condition (in `guard`) holds.
     When,
     /// `after 10m silence`: no message either way for that long.
@@ -446,6 +493,23 @@ pub enum ActionKind {
         timeout: Option<DurationLit>,
         fallback: Option<Block>,
     },
+    /// `answer faq [threshold 0.5 | with helper] [else ...]`: quotes the section of the
+    /// knowledge base that best matches the message, verbatim; `else` runs (and ends the
+    /// handler) when none matches well enough.
+    Answer {
+        knowledge: Ident,
+        via: AnswerVia,
+        fallback: Option<Block>,
+    },
+    /// `classify with helper ["instructions"] [into a, b] [else ...]`: an external model
+    /// picks one of the intents for the message, whose `on intent` handler then runs.
+    Classify {
+        ai: Ident,
+        instructions: Option<Text>,
+        /// The choices; empty means every declared intent.
+        into: Vec<Ident>,
+        fallback: Option<Block>,
+    },
     /// `goto service`
     Goto(Ident),
     /// `close ["reason"]`
@@ -458,6 +522,14 @@ pub enum ActionKind {
         then: Block,
         otherwise: Option<Block>,
     },
+}
+
+/// How `answer` picks a section: the built-in matcher with an optional threshold, or an
+/// external model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnswerVia {
+    Threshold(Option<NumLit>),
+    Ai(Ident),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -739,6 +811,12 @@ pub enum Expectation {
     Closed(Option<Text>),
     /// `expect sent nothing`
     SentNothing,
+    /// `expect intent refund [above 0.6]`, `expect no intent` (`intent` is `None`): what
+    /// the classifier makes of the last text sent.
+    Intent {
+        intent: Option<Ident>,
+        above: Option<NumLit>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

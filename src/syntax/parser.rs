@@ -571,6 +571,20 @@ const KEYWORDS: &[&str] = &[
     "posted",
     "sent",
     "nothing",
+    "intent",
+    "intents",
+    "examples",
+    "threshold",
+    "margin",
+    "knowledge",
+    "from",
+    "ai",
+    "model",
+    "key",
+    "answer",
+    "classify",
+    "into",
+    "above",
 ];
 
 /// What a rule means to a user, with a rank that orders the alternatives (single tokens
@@ -599,6 +613,9 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::template_decl
         | Rule::webhook_decl
         | Rule::form_decl
+        | Rule::intent_decl
+        | Rule::knowledge_decl
+        | Rule::ai_decl
         | Rule::stage_decl
         | Rule::anywhere_decl
         | Rule::test_decl => broad(DECLS),
@@ -622,6 +639,8 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::a_handoff
         | Rule::a_post
         | Rule::a_call
+        | Rule::a_answer
+        | Rule::a_classify
         | Rule::a_goto
         | Rule::a_close
         | Rule::a_ignore
@@ -645,7 +664,8 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::ex_tagged
         | Rule::ex_handoff
         | Rule::ex_closed
-        | Rule::ex_sent_nothing => {
+        | Rule::ex_sent_nothing
+        | Rule::ex_intent => {
             broad("an expectation such as `stage`, `reply`, `field` or `sent nothing`")
         }
         Rule::expr
@@ -712,6 +732,16 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         Rule::hours_name => s("the name of an `hours` declaration"),
         Rule::key_name => s("a key"),
         Rule::param_name => s("a parameter name"),
+        Rule::intent_name => s("an intent name"),
+        Rule::knowledge_name => s("a knowledge base name"),
+        Rule::ai_name => s("the name of an `ai` endpoint"),
+        Rule::intent_examples => s("`examples`"),
+        Rule::intents_threshold => s("`threshold`"),
+        Rule::intents_margin => s("`margin`"),
+        Rule::ai_model | Rule::ai_key | Rule::ai_retry => {
+            broad("an ai setting such as `model`, `key`, `timeout` or `retry`")
+        }
+        Rule::tr_intent => s("`intent`"),
         Rule::obj_entry => broad("an entry such as `key: value`"),
         Rule::weekday | Rule::day_spec => s("a weekday such as `mon`"),
         Rule::priority_level => s("a priority: `low`, `normal`, `high` or `urgent`"),
@@ -721,7 +751,8 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::set_optout
         | Rule::set_optin
         | Rule::set_window
-        | Rule::set_budget => broad("a flow setting such as `timezone`, `start` or `optout`"),
+        | Rule::set_budget
+        | Rule::set_intents => broad("a flow setting such as `timezone`, `start` or `optout`"),
         Rule::hours_timezone | Rule::hours_closed | Rule::hours_rule => {
             broad("a line such as `mon-fri 09:00-18:00` or `closed 2026-12-25`")
         }

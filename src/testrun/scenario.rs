@@ -36,6 +36,8 @@ pub struct Scenario<'p> {
     /// Effects of the latest action step.
     last: Vec<Effect>,
     transcript: Vec<String>,
+    /// The latest text the contact sent, for `expect intent`.
+    last_text: Option<String>,
 }
 
 impl<'p> Scenario<'p> {
@@ -46,6 +48,7 @@ impl<'p> Scenario<'p> {
             now: start_instant(program),
             last: Vec::new(),
             transcript: Vec::new(),
+            last_text: None,
         }
     }
 
@@ -141,6 +144,7 @@ impl<'p> Scenario<'p> {
             }
             StepKind::Send(text) => {
                 self.transcript.push(format!("> send {:?}", text.value));
+                self.last_text = Some(text.value.clone());
                 self.event(Event::Inbound(Inbound::text(text.value.clone())));
             }
             StepKind::SendMedia(kind) => {
@@ -213,6 +217,45 @@ impl<'p> Scenario<'p> {
         let card = self.state.current_card();
         let fail = |expected: String, got: Option<String>| Err(Problem { expected, got });
         match e {
+            Expectation::Intent { intent, above } => {
+                let Some(text) = &self.last_text else {
+                    return fail(
+                        "expected an intent for the last text sent".into(),
+                        Some("no text was sent yet".into()),
+                    );
+                };
+                let v = self.program.intents.classify(text);
+                let got = match &v.intent {
+                    Some(i) => format!("intent `{i}` ({:.2})", v.confidence),
+                    None => match v.ranking.best() {
+                        Some(b) if b.score > 0.0 => {
+                            format!("no intent; the best was `{}` ({:.2})", b.label, b.score)
+                        }
+                        _ => "no intent".into(),
+                    },
+                };
+                match intent {
+                    None if v.intent.is_some() => {
+                        return fail(format!("expected no intent for {text:?}"), Some(got));
+                    }
+                    None => {}
+                    Some(id) => {
+                        let min = above.map_or(0.0, |n| n.value);
+                        let ok = v.intent.as_deref() == Some(id.name.as_str())
+                            && f64::from(v.confidence) > min;
+                        if !ok {
+                            let expected = match above {
+                                Some(n) => format!(
+                                    "expected intent `{}` above {} for {text:?}",
+                                    id.name, n.value
+                                ),
+                                None => format!("expected intent `{}` for {text:?}", id.name),
+                            };
+                            return fail(expected, Some(got));
+                        }
+                    }
+                }
+            }
             Expectation::Stage(id) => {
                 let got = card.map(|c| c.stage.as_str());
                 if got != Some(id.name.as_str()) {

@@ -124,6 +124,13 @@ impl<'c, 's> Builder<'c, 's> {
             Rule::template_decl => Item::Template(self.template(p)?),
             Rule::webhook_decl => Item::Webhook(self.webhook(p)?),
             Rule::form_decl => Item::Form(self.form(p)?),
+            Rule::intent_decl => Item::Intent(self.intent(p)?),
+            Rule::knowledge_decl => {
+                let name = self.first_name(p.clone())?;
+                let path = self.first_text(p)?;
+                Item::Knowledge(KnowledgeDecl { name, path, span })
+            }
+            Rule::ai_decl => Item::Ai(self.ai(p)?),
             Rule::stage_decl => {
                 let mut name = None;
                 let mut handlers = Vec::new();
@@ -193,6 +200,19 @@ impl<'c, 's> Builder<'c, 's> {
                 Rule::set_optout => FlowSettingKind::OptOut(self.first_list(k)?),
                 Rule::set_optin => FlowSettingKind::OptIn(self.first_list(k)?),
                 Rule::set_window => FlowSettingKind::WindowTemplate(self.first_name(k)?),
+                Rule::set_intents => {
+                    let (mut threshold, mut margin) = (None, None);
+                    for s in kids(k) {
+                        let n = kids(s.clone()).find(|n| n.as_rule() == Rule::number);
+                        let n = n.map(|n| self.number(&n));
+                        match s.as_rule() {
+                            Rule::intents_threshold => threshold = n,
+                            Rule::intents_margin => margin = n,
+                            _ => {}
+                        }
+                    }
+                    FlowSettingKind::Intents { threshold, margin }
+                }
                 Rule::set_budget => {
                     let n = kids(k).find(|n| n.as_rule() == Rule::number);
                     let n = self.need(n, sspan)?;
@@ -482,6 +502,78 @@ impl<'c, 's> Builder<'c, 's> {
         })
     }
 
+    fn intent(&mut self, p: Pair<'_, Rule>) -> R<IntentDecl> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut examples = Vec::new();
+        let mut threshold = None;
+        for k in kids(p) {
+            match k.as_rule() {
+                Rule::intent_name => name = Some(self.ident(&k)),
+                Rule::intent_examples => examples.extend(self.first_list(k)?),
+                Rule::intents_threshold => {
+                    let n = kids(k).find(|n| n.as_rule() == Rule::number);
+                    threshold = n.map(|n| self.number(&n));
+                }
+                _ => {}
+            }
+        }
+        let name = self.need(name, span)?;
+        Ok(IntentDecl {
+            name,
+            examples,
+            threshold,
+            span,
+        })
+    }
+
+    fn ai(&mut self, p: Pair<'_, Rule>) -> R<AiDecl> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut url = None;
+        let mut model = None;
+        let mut key = None;
+        let mut timeout = None;
+        let mut retry = None;
+        for k in kids(p) {
+            let kspan = self.span(&k);
+            match k.as_rule() {
+                Rule::ai_name => name = Some(self.ident(&k)),
+                Rule::string => url = Some(self.text(k)),
+                Rule::ai_model => model = Some(self.first_text(k)?),
+                Rule::ai_key => {
+                    let env = kids(k).find(|e| e.as_rule() == Rule::env_ref);
+                    let env = self.need(env, kspan)?;
+                    let espan = self.span(&env);
+                    let var = self.first_text(env)?;
+                    key = Some(EnvRef { var, span: espan });
+                }
+                Rule::wh_timeout => {
+                    let d = kids(k).find(|d| d.as_rule() == Rule::duration);
+                    let d = self.need(d, kspan)?;
+                    timeout = Some(self.duration(&d));
+                }
+                Rule::ai_retry => {
+                    let n = kids(k).find(|n| n.as_rule() == Rule::number);
+                    let n = self.need(n, kspan)?;
+                    retry = Some(self.number(&n));
+                }
+                _ => {}
+            }
+        }
+        let name = self.need(name, span)?;
+        let url = self.need(url, span)?;
+        Ok(AiDecl {
+            name,
+            url,
+            model,
+            key,
+            timeout,
+            retry,
+            span,
+        })
+    }
+
     fn form(&mut self, p: Pair<'_, Rule>) -> R<FormDecl> {
         let span = self.span(&p);
         let mut name = None;
@@ -645,6 +737,12 @@ impl<'c, 's> Builder<'c, 's> {
                             TriggerKind::Regex(self.regex(&r))
                         }
                         Rule::tr_form => TriggerKind::FormSubmitted(self.first_name(what)?),
+                        Rule::tr_intent => TriggerKind::Intent(
+                            kids(what)
+                                .filter(|n| n.as_rule() == Rule::intent_name)
+                                .map(|n| self.ident(&n))
+                                .collect(),
+                        ),
                         Rule::media_kind => {
                             let m = media(what.as_str());
                             TriggerKind::Media(self.need(m, kspan)?)
@@ -849,6 +947,48 @@ impl<'c, 's> Builder<'c, 's> {
                 }
             }
             Rule::a_goto => ActionKind::Goto(self.first_name(a)?),
+            Rule::a_answer => {
+                let mut knowledge = None;
+                let mut via = AnswerVia::Threshold(None);
+                let mut fallback = None;
+                for k in kids(a) {
+                    match k.as_rule() {
+                        Rule::knowledge_name => knowledge = Some(self.ident(&k)),
+                        Rule::number => via = AnswerVia::Threshold(Some(self.number(&k))),
+                        Rule::ai_name => via = AnswerVia::Ai(self.ident(&k)),
+                        Rule::else_clause => fallback = Some(self.else_clause(k)?),
+                        _ => {}
+                    }
+                }
+                let knowledge = self.need(knowledge, aspan)?;
+                ActionKind::Answer {
+                    knowledge,
+                    via,
+                    fallback,
+                }
+            }
+            Rule::a_classify => {
+                let mut ai = None;
+                let mut instructions = None;
+                let mut into = Vec::new();
+                let mut fallback = None;
+                for k in kids(a) {
+                    match k.as_rule() {
+                        Rule::ai_name => ai = Some(self.ident(&k)),
+                        Rule::string => instructions = Some(self.text(k)),
+                        Rule::intent_name => into.push(self.ident(&k)),
+                        Rule::else_clause => fallback = Some(self.else_clause(k)?),
+                        _ => {}
+                    }
+                }
+                let ai = self.need(ai, aspan)?;
+                ActionKind::Classify {
+                    ai,
+                    instructions,
+                    into,
+                    fallback,
+                }
+            }
             Rule::a_close => {
                 let t = kids(a).find(|t| t.as_rule() == Rule::string);
                 ActionKind::Close(t.map(|t| self.text(t)))
@@ -1174,6 +1314,18 @@ impl<'c, 's> Builder<'c, 's> {
                 Expectation::Closed(t.map(|t| self.text(t)))
             }
             Rule::ex_sent_nothing => Expectation::SentNothing,
+            Rule::ex_intent => {
+                let mut intent = None;
+                let mut above = None;
+                for k in kids(e) {
+                    match k.as_rule() {
+                        Rule::intent_name => intent = Some(self.ident(&k)),
+                        Rule::number => above = Some(self.number(&k)),
+                        _ => {}
+                    }
+                }
+                Expectation::Intent { intent, above }
+            }
             _ => return Err(self.shape(span)),
         })
     }
@@ -1711,6 +1863,9 @@ fn is_name(r: Rule) -> bool {
             | Rule::hours_name
             | Rule::key_name
             | Rule::param_name
+            | Rule::intent_name
+            | Rule::knowledge_name
+            | Rule::ai_name
     )
 }
 

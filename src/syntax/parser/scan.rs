@@ -9,7 +9,19 @@ pub(super) const MAX_NESTING: usize = 64;
 
 /// Keywords that start a top-level declaration.
 pub(super) const TOP_KEYWORDS: &[&str] = &[
-    "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere", "test",
+    "flow",
+    "hours",
+    "team",
+    "field",
+    "template",
+    "webhook",
+    "form",
+    "intent",
+    "knowledge",
+    "ai",
+    "stage",
+    "anywhere",
+    "test",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
