@@ -14,7 +14,7 @@ fn every_example_passes_its_tests() {
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no examples found");
-    let mut session = Session::new();
+    let mut session = Session::with_files();
     let mut problems = Vec::new();
     let mut ran = 0;
     for path in paths {
@@ -25,7 +25,12 @@ fn every_example_passes_its_tests() {
             problems.push(session.render(id));
             continue;
         }
-        for r in testrun::run_file(&analysis.parsed.file, &analysis.checked.symbols, None) {
+        for r in testrun::run_file_with(
+            &analysis.parsed.file,
+            &analysis.checked.symbols,
+            &analysis.resources,
+            None,
+        ) {
             ran += 1;
             if let Some(d) = &r.failure {
                 problems.push(render::to_string(&session.sources, std::slice::from_ref(d)));

@@ -18,13 +18,28 @@ pub mod text;
 use table::Table;
 use text::Channel;
 
-/// Weight of a word-stem feature relative to an n-gram feature.
-const WORD_WEIGHT: f32 = 2.2;
-/// How much a feature no example has counts against the message's length (0 to 1):
-/// words unknown to every intent dilute the confidence, a little.
-const UNKNOWN_WEIGHT: f32 = 0.35;
-/// Share of the nearest-example similarity in a score; the centroid has the rest.
-const NEAREST_SHARE: f32 = 0.6;
+/// The knobs of the classifier. [`Params::default`] is what scripts get; the values were
+/// chosen on the held-out predictions of example scripts (`docs/intents.md`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    /// Weight of a word-stem feature relative to an n-gram feature.
+    pub word_weight: f32,
+    /// How much a feature no example has counts against the message's length (0 to 1):
+    /// words unknown to every label dilute the confidence.
+    pub unknown_weight: f32,
+    /// Share of the nearest-example similarity in a score; the centroid has the rest.
+    pub nearest_share: f32,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            word_weight: 1.6,
+            unknown_weight: 0.35,
+            nearest_share: 0.3,
+        }
+    }
+}
 
 /// A label with its examples, as the builder takes them.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +69,7 @@ pub struct Model {
     self_dot: Vec<f32>,
     /// The weight of a feature no example has.
     unknown_idf: f32,
+    params: Params,
 }
 
 /// One label's score for a message.
@@ -127,6 +143,11 @@ impl Model {
     /// Builds a model. Labels and examples may come in any order: the model is the same.
     /// Empty examples (after folding) are kept as examples but have no features.
     pub fn build(input: &[Labelled]) -> Model {
+        Model::build_with(input, Params::default())
+    }
+
+    /// Builds a model with other parameters (for evaluations).
+    pub fn build_with(input: &[Labelled], params: Params) -> Model {
         let mut classes: Vec<&Labelled> = input.iter().collect();
         classes.sort_by(|a, b| a.label.cmp(&b.label));
         classes.dedup_by(|a, b| a.label == b.label);
@@ -168,7 +189,7 @@ impl Model {
         }
         let n = examples.len() as f32;
         let scale = |c: Channel| match c {
-            Channel::Word => WORD_WEIGHT,
+            Channel::Word => params.word_weight,
             Channel::Gram => 1.0,
         };
         let idf: Vec<f32> = keys
@@ -256,6 +277,7 @@ impl Model {
             centroid_norm,
             self_dot,
             unknown_idf,
+            params,
         }
     }
 
@@ -310,10 +332,10 @@ impl Model {
                     if !unknown_seen.contains(&f.key) {
                         unknown_seen.push(f.key);
                         let s = match f.channel {
-                            Channel::Word => WORD_WEIGHT,
+                            Channel::Word => self.params.word_weight,
                             Channel::Gram => 1.0,
                         } * self.unknown_idf
-                            * UNKNOWN_WEIGHT;
+                            * self.params.unknown_weight;
                         unknown_sq += s * s;
                     }
                 }
@@ -394,7 +416,8 @@ impl Model {
                 }
             }
             let centroid = if cnorm > 1e-6 { cdot / cnorm } else { 0.0 };
-            let s = (NEAREST_SHARE * near + (1.0 - NEAREST_SHARE) * centroid) / qnorm;
+            let share = self.params.nearest_share;
+            let s = (share * near + (1.0 - share) * centroid) / qnorm;
             scores.push((s.clamp(0.0, 1.0), l, at));
         }
         // Best first; ties by label name (labels are sorted, so by index).

@@ -186,8 +186,9 @@ fn expand(w: &str) -> &str {
     }
 }
 
-/// Words too common in pt, es and en customer messages to tell intents apart. Negations
-/// ("nao", "no", "not") are kept: they often decide.
+/// Words too common in pt, es and en customer messages to tell intents apart: articles,
+/// greetings, and the verbs that frame a request ("quero", "need"). Negations ("nao",
+/// "no", "not") are kept: they often decide.
 fn is_stop(w: &str) -> bool {
     STOP.binary_search(&w).is_ok()
 }
@@ -195,12 +196,14 @@ fn is_stop(w: &str) -> bool {
 /// The stop words, sorted for binary search.
 const STOP: &[&str] = &[
     "a", "about", "al", "am", "an", "and", "ao", "aos", "are", "as", "at", "be", "boa", "bom",
-    "buenas", "buenos", "but", "by", "como", "con", "da", "das", "day", "de", "del", "dia", "dias",
-    "do", "dos", "e", "el", "em", "en", "es", "esta", "este", "esto", "eu", "for", "good", "hello",
-    "hey", "hi", "hola", "i", "in", "is", "it", "la", "las", "le", "lo", "los", "me", "meu", "mi",
-    "minha", "mis", "morning", "my", "na", "nas", "nos", "o", "oi", "ola", "on", "or", "os",
-    "para", "please", "por", "pra", "pro", "que", "se", "su", "tarde", "the", "to", "tudo", "um",
-    "uma", "un", "una", "y", "yo", "you", "your",
+    "buenas", "buenos", "but", "by", "can", "como", "con", "could", "da", "das", "day", "de",
+    "del", "dia", "dias", "do", "dos", "e", "el", "em", "en", "es", "esta", "este", "esto", "eu",
+    "favor", "for", "good", "gostaria", "hello", "hey", "hi", "hola", "i", "in", "is", "it", "la",
+    "las", "le", "like", "lo", "los", "me", "meu", "mi", "minha", "mis", "morning", "my", "na",
+    "nas", "necesito", "need", "nos", "o", "oi", "ola", "on", "or", "os", "para", "please", "pode",
+    "podem", "por", "pra", "preciso", "pro", "puede", "pueden", "que", "quero", "quiero",
+    "quisiera", "se", "su", "tarde", "the", "to", "tudo", "um", "uma", "un", "una", "wanna",
+    "want", "would", "y", "yo", "you", "your",
 ];
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub fn run(args: BuildArgs) -> u8 {
     let Some(text) = super::read_script(&args.file) else {
         return EXIT_USAGE;
     };
-    let mut session = Session::new();
+    let mut session = Session::with_files();
     let id = session.add(args.file.display().to_string(), text.clone());
     let Some(analysis) = session.analysis(id) else {
         return EXIT_USAGE;

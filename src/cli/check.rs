@@ -35,7 +35,7 @@ pub enum Deny {
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    let mut session = Session::new();
+    let mut session = Session::with_files();
     let mut ids = Vec::new();
     let mut io_failed = false;
     for path in &args.files {

@@ -18,6 +18,15 @@ pub struct TestArgs {
     /// Run only the tests whose name contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+    /// Instead of the tests: classify every intent example held out, print the
+    /// predictions and a confusion matrix, and fail when an example the stored snapshot
+    /// (`NAME.intents` beside the script) had right is now wrong.
+    #[arg(long)]
+    pub intents: bool,
+    /// With `--intents`: accept the predictions as they are, flips included, and rewrite
+    /// the snapshot.
+    #[arg(long, requires = "intents")]
+    pub accept: bool,
 }
 
 pub fn run(args: TestArgs) -> u8 {
@@ -38,9 +47,12 @@ pub fn run(args: TestArgs) -> u8 {
             io_failed = true;
         }
     }
+    if args.intents {
+        return intents(&files, args.accept, io_failed);
+    }
     let stdout = std::io::stdout();
     let mut out = StandardStream::stdout(color_choice(stdout.is_terminal()));
-    let mut session = Session::new();
+    let mut session = Session::with_files();
     let (mut passed, mut failed) = (0usize, 0usize);
     let filter = args.filter.as_deref();
     for path in &files {
@@ -84,7 +96,12 @@ pub fn run(args: TestArgs) -> u8 {
             failed += tests.len();
             continue;
         }
-        let results = testrun::run_file(&analysis.parsed.file, &analysis.checked.symbols, filter);
+        let results = testrun::run_file_with(
+            &analysis.parsed.file,
+            &analysis.checked.symbols,
+            &analysis.resources,
+            filter,
+        );
         for r in results {
             if let Some(d) = &r.failure {
                 let _ = writeln!(out, "test {name}: {} ... FAILED", r.name);
@@ -97,6 +114,66 @@ pub fn run(args: TestArgs) -> u8 {
         }
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");
+    if io_failed {
+        EXIT_USAGE
+    } else if failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `wafl test --intents`: held-out predictions against the stored snapshots.
+fn intents(files: &[PathBuf], accept: bool, io_failed: bool) -> u8 {
+    use crate::testrun::intents as ti;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut io_failed = io_failed;
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("error: cannot read `{}`", path.display());
+            io_failed = true;
+            continue;
+        };
+        let parsed = crate::syntax::parse(crate::syntax::span::FileId(0), &text);
+        let intents = crate::compile::intents::intents(&parsed.file);
+        if intents.is_empty() {
+            continue;
+        }
+        let preds = ti::predictions(&intents);
+        println!("intents of {}:", path.display());
+        print!("{}", ti::report(&preds));
+        let snap = path.with_extension("intents");
+        let old = std::fs::read_to_string(&snap).ok();
+        let flips = old
+            .as_deref()
+            .map(|t| ti::flips(&ti::read_snapshot(t), &preds))
+            .unwrap_or_default();
+        for f in &flips {
+            println!(
+                "FLIPPED {:?} of `{}` was classified right, now as `{}`",
+                f.example, f.intent, f.predicted
+            );
+        }
+        failed += flips.len();
+        passed += preds.iter().filter(|p| p.correct()).count();
+        let new = ti::snapshot(&preds);
+        if !flips.is_empty() && !accept {
+            println!(
+                "{}: {} example(s) flipped; fix the examples, or run with --accept to store the new predictions",
+                snap.display(),
+                flips.len()
+            );
+        } else if old.as_deref() != Some(new.as_str()) {
+            match std::fs::write(&snap, new) {
+                Ok(()) => println!("{}: snapshot written", snap.display()),
+                Err(e) => {
+                    eprintln!("error: cannot write `{}`: {e}", snap.display());
+                    io_failed = true;
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
     if io_failed {
         EXIT_USAGE
     } else if failed > 0 {

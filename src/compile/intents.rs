@@ -9,11 +9,11 @@ use crate::syntax::ast::{self, Item};
 use std::collections::BTreeMap;
 
 /// The confidence an intent needs when the script does not say.
-pub const DEFAULT_THRESHOLD: f32 = 0.30;
+pub const DEFAULT_THRESHOLD: f32 = 0.15;
 /// How far the first intent must lead the second when the script does not say.
-pub const DEFAULT_MARGIN: f32 = 0.04;
+pub const DEFAULT_MARGIN: f32 = 0.02;
 /// The confidence a knowledge section needs when `answer` does not say.
-pub const DEFAULT_ANSWER_THRESHOLD: f32 = 0.30;
+pub const DEFAULT_ANSWER_THRESHOLD: f32 = 0.20;
 /// How long an AI call waits when the endpoint does not say.
 pub const DEFAULT_AI_TIMEOUT: i64 = 10;
 
@@ -128,6 +128,11 @@ pub struct AiEndpoint {
 
 /// Builds the intents of a file: first declaration of each name wins.
 pub fn intents(file: &ast::File) -> Intents {
+    intents_with(file, crate::classify::Params::default())
+}
+
+/// The intents of a file with other classifier parameters (for evaluations).
+pub fn intents_with(file: &ast::File, params: crate::classify::Params) -> Intents {
     let mut threshold = DEFAULT_THRESHOLD;
     let mut margin = DEFAULT_MARGIN;
     if let Some(Item::Flow(f)) = file.items.iter().find(|i| matches!(i, Item::Flow(_))) {
@@ -163,7 +168,7 @@ pub fn intents(file: &ast::File) -> Intents {
         }
     }
     Intents {
-        model: Model::build(&labelled),
+        model: Model::build_with(&labelled, params),
         threshold,
         margin,
         thresholds,

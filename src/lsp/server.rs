@@ -49,11 +49,20 @@ impl View<'_> {
 }
 
 /// The server state: a session holding the open documents.
-#[derive(Default)]
 pub(super) struct State {
     session: Session,
     /// Open documents by URI text (`Uri` itself makes a poor map key).
     docs: HashMap<String, Doc>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        // Knowledge files beside a `file://` document are read, as `wafl check` does.
+        State {
+            session: Session::with_files(),
+            docs: HashMap::new(),
+        }
+    }
 }
 
 impl State {

@@ -83,16 +83,24 @@ struct Script {
     program: Program,
     /// Diagnostics of `file` as it stands, so a new declaration shows only new ones.
     diagnostics: Vec<Diagnostic>,
+    /// The files the script refers to (knowledge bases), as loaded with the file.
+    resources: crate::check::knowledge::Resources,
 }
 
 impl Script {
-    fn new(file: ast::File, symbols: Symbols, diagnostics: Vec<Diagnostic>) -> Script {
-        let program = compile::compile(&file, &symbols);
+    fn new(
+        file: ast::File,
+        symbols: Symbols,
+        diagnostics: Vec<Diagnostic>,
+        resources: crate::check::knowledge::Resources,
+    ) -> Script {
+        let program = compile::compile_with(&file, &symbols, &resources);
         Script {
             file,
             symbols,
             program,
             diagnostics,
+            resources,
         }
     }
 }
@@ -123,9 +131,14 @@ impl ReplCore {
     pub fn new(path: Option<PathBuf>) -> (ReplCore, String) {
         let mut core = ReplCore {
             path,
-            session: Session::new(),
+            session: Session::with_files(),
             base: None,
-            script: Script::new(ast::File::default(), Symbols::default(), Vec::new()),
+            script: Script::new(
+                ast::File::default(),
+                Symbols::default(),
+                Vec::new(),
+                Default::default(),
+            ),
             typed: Vec::new(),
             contacts: BTreeMap::new(),
             current: testrun::DEFAULT_CONTACT.to_string(),
@@ -150,7 +163,12 @@ impl ReplCore {
             // the start, so the first declarations typed are not blocked by them.
             let empty = ast::File::default();
             let checked = crate::check::check(&empty);
-            self.script = Script::new(empty, checked.symbols, checked.diagnostics);
+            self.script = Script::new(
+                empty,
+                checked.symbols,
+                checked.diagnostics,
+                Default::default(),
+            );
             return String::new();
         };
         let name = path.display().to_string();
@@ -179,6 +197,7 @@ impl ReplCore {
             a.parsed.file.clone(),
             a.checked.symbols.clone(),
             a.diagnostics.clone(),
+            a.resources.clone(),
         );
         self.typed.clear();
         let mut out = self.session.render(id);
@@ -711,7 +730,8 @@ impl ReplCore {
                     .filter(|i| i.span().file == id)
                     .map(decl::describe),
             );
-            self.script = Script::new(file, symbols, diagnostics);
+            let resources = self.script.resources.clone();
+            self.script = Script::new(file, symbols, diagnostics, resources);
         }
         d.report
     }

@@ -213,13 +213,17 @@ impl Shared {
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut session = crate::session::Session::new();
+    let mut session = crate::session::Session::with_files();
     let id = session.add(path.display().to_string(), source.clone());
     let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
     if analysis.has_errors() {
         return Err(session.render(id));
     }
-    let program = compile::compile(&analysis.parsed.file, &analysis.checked.symbols);
+    let program = compile::compile_with(
+        &analysis.parsed.file,
+        &analysis.checked.symbols,
+        &analysis.resources,
+    );
     Ok(Loaded {
         program,
         // The same hash `wafl build` stamps into the bundle.

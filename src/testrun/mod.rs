@@ -11,6 +11,7 @@
 //! Running is pure: the caller reads files and prints; this module takes a parsed and
 //! checked file and returns results with diagnostics.
 
+pub mod intents;
 mod scenario;
 
 pub use scenario::{DEFAULT_CONTACT, Scenario, start_instant};
@@ -38,7 +39,17 @@ impl TestResult {
 
 /// Runs the tests of a checked file whose names contain `filter` (all when `None`).
 pub fn run_file(file: &ast::File, syms: &Symbols, filter: Option<&str>) -> Vec<TestResult> {
-    let program = compile::compile(file, syms);
+    run_file_with(file, syms, &Default::default(), filter)
+}
+
+/// Runs the tests of a checked file with the files it refers to (knowledge bases).
+pub fn run_file_with(
+    file: &ast::File,
+    syms: &Symbols,
+    res: &crate::check::knowledge::Resources,
+    filter: Option<&str>,
+) -> Vec<TestResult> {
+    let program = compile::compile_with(file, syms, res);
     tests_of(file, filter)
         .map(|t| run_test(&program, t))
         .collect()
