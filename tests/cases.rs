@@ -7,6 +7,7 @@
 //!
 //! Every `err` snapshot holds the source beside the rendered diagnostics (no colour).
 
+use wafl::check::knowledge::Loaded;
 use wafl::session::Session;
 use wafl::syntax::{self, span::FileId};
 
@@ -30,7 +31,16 @@ fn name_of(path: &std::path::Path) -> String {
 /// Source beside rendered diagnostics, the shape of every `err` snapshot.
 fn diagnose(path: &std::path::Path) -> (String, Vec<&'static str>) {
     let src = read(path);
+    // Knowledge files sit beside the case; the loader reads them from there, while the
+    // snapshot keeps the short name.
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let mut session = Session::new();
+    session.set_loader(std::sync::Arc::new(
+        move |_: &str, file: &str| match std::fs::read_to_string(dir.join(file)) {
+            Ok(t) => Loaded::Text(t),
+            Err(_) => Loaded::Missing(format!("no file `{file}` beside the script")),
+        },
+    ));
     let id = session.add(name_of(path), src.clone());
     let analysis = session.analysis(id).expect("file was just added");
     let codes: Vec<&'static str> = analysis

@@ -371,6 +371,8 @@ const EXPECT_WORDS: &[&str] = &[
     "`handoff`",
     "`closed`",
     "`sent`",
+    "`intent`",
+    "`no`",
 ];
 
 fn collapse_expectations(positives: &[Rule], expected: &mut Vec<(u8, String)>) {
@@ -380,11 +382,9 @@ fn collapse_expectations(positives: &[Rule], expected: &mut Vec<(u8, String)>) {
     {
         return;
     }
-    expected.retain(|(_, d)| !EXPECT_WORDS.contains(&d.as_str()));
-    expected.push((
-        1,
-        "an expectation such as `stage`, `reply`, `field` or `sent nothing`".to_string(),
-    ));
+    const PHRASE: &str = "an expectation such as `stage`, `reply`, `field` or `sent nothing`";
+    expected.retain(|(_, d)| !EXPECT_WORDS.contains(&d.as_str()) && d != PHRASE);
+    expected.push((1, PHRASE.to_string()));
 }
 
 /// Joins alternatives the way people write them: "a, b or c".
