@@ -120,6 +120,8 @@ pub struct ReplCore {
     trace: bool,
     /// The effects of the last event, for `:why`.
     last: Vec<Effect>,
+    /// The last text the current contact sent, for the intents part of `:why`.
+    last_text: Option<String>,
     finished: bool,
     /// Numbers the sources of typed input: `<prompt 3>`.
     inputs: usize,
@@ -146,6 +148,7 @@ impl ReplCore {
             start: Timestamp::UNIX_EPOCH,
             trace: false,
             last: Vec::new(),
+            last_text: None,
             finished: false,
             inputs: 0,
         };
@@ -443,6 +446,9 @@ impl ReplCore {
     }
 
     fn inbound(&mut self, message: InboundMessage) -> String {
+        if let InboundMessage::Text(t) = &message {
+            self.last_text = Some(t.clone());
+        }
         let phone = self.current.clone();
         let mut out = self.deliver(
             &phone,
@@ -668,6 +674,52 @@ impl ReplCore {
             for (c, v) in &e.trace.conditions {
                 let _ = writeln!(out, "     {c} = {v}");
             }
+        }
+        out.push_str(&self.why_intents());
+        out
+    }
+
+    /// The classifier's view of the last text: the top intents with their scores, the
+    /// verdict and the words that decided.
+    fn why_intents(&self) -> String {
+        let intents = &self.script.program.intents;
+        let (Some(text), false) = (&self.last_text, intents.is_empty()) else {
+            return String::new();
+        };
+        let v = intents.classify(text);
+        let mut out = String::new();
+        let _ = writeln!(out, "   intents for {text:?}:");
+        for s in v.ranking.scores.iter().take(3) {
+            let near = s
+                .nearest
+                .as_ref()
+                .map(|n| format!("  nearest example {n:?}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "     {:<14} {:.2}{near}", s.label, s.score);
+        }
+        match (&v.intent, v.refusal(intents)) {
+            (Some(i), _) => {
+                let _ = writeln!(
+                    out,
+                    "   verdict: `{i}` (threshold {:.2}, margin {:.2} over the next)",
+                    intents.threshold_of(i),
+                    v.ranking.margin()
+                );
+            }
+            (None, Some(why)) => {
+                let _ = writeln!(out, "   verdict: no intent: {why}");
+            }
+            (None, None) => {
+                let _ = writeln!(
+                    out,
+                    "   verdict: no intent: no word of it is in any example"
+                );
+            }
+        }
+        let words = v.ranking.deciding_words(3);
+        if !words.is_empty() {
+            let shown: Vec<String> = words.iter().map(|(w, x)| format!("{w} ({x:.2})")).collect();
+            let _ = writeln!(out, "   deciding words: {}", shown.join(", "));
         }
         out
     }
