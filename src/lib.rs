@@ -3,6 +3,7 @@
 //! The pipeline is `syntax` → `check` → `compile` → `engine`; `session` ties them
 //! together for the fronts (`cli`, `repl`, `lsp`, `runtime`). See ARCHITECTURE.md.
 
+pub mod ai;
 pub mod check;
 pub mod classify;
 pub mod cli;

@@ -1,0 +1,141 @@
+//! The intent classifier at scale: 50 intents of 20 examples each, classifying
+//! messages of about 100 bytes, and a whole engine step that dispatches by intent.
+//! Targets (per core): 200,000 classifications and 150,000 engine steps per second.
+//! `cargo bench --bench intents`; figures in docs/benchmarks.md.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use wafl::compile;
+use wafl::engine::{self, Contact, Event, Inbound, State};
+use wafl::syntax::span::FileId;
+
+const INTENTS: usize = 50;
+const EXAMPLES: usize = 20;
+
+/// A deterministic pseudo-random sequence (no dependency, same on every machine).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// A pronounceable word per index, some with accents, as customers' words look.
+fn word(i: usize) -> String {
+    const SYL: &[&str] = &[
+        "ba", "ce", "di", "fo", "gu", "la", "me", "ni", "po", "ru", "sa", "te", "vi", "zo", "tra",
+        "pen", "car", "mos",
+    ];
+    let mut w = String::new();
+    let mut n = i + 7;
+    while n > 0 {
+        w.push_str(SYL[n % SYL.len()]);
+        n /= SYL.len();
+    }
+    if i % 4 == 0 {
+        w.push_str("ção");
+    }
+    w
+}
+
+/// Words shared by every intent ("quero", "meu", "conta"...) and words of each topic.
+fn sentence(rng: &mut Lcg, intent: usize, len: usize) -> String {
+    let mut words = Vec::new();
+    while words.iter().map(|w: &String| w.len() + 1).sum::<usize>() < len {
+        let w = if rng.next(3) == 0 {
+            word(1000 + rng.next(60))
+        } else {
+            word(intent * 12 + rng.next(12))
+        };
+        words.push(w);
+    }
+    words.join(" ")
+}
+
+/// The script: the flow header, 50 intents of 20 examples, a stage with one handler each.
+fn script() -> (String, Vec<String>) {
+    let mut rng = Lcg(42);
+    let mut src = String::from("flow \"Bench\" { timezone \"UTC\" }\n");
+    for i in 0..INTENTS {
+        let examples: Vec<String> = (0..EXAMPLES)
+            .map(|_| format!("{:?}", sentence(&mut rng, i, 30)))
+            .collect();
+        src.push_str(&format!(
+            "intent i{i} {{ examples {} }}\n",
+            examples.join(", ")
+        ));
+    }
+    src.push_str("stage triage {\n");
+    for i in 0..INTENTS {
+        src.push_str(&format!(
+            "  on intent i{i} {{ reply \"Topic {i}, we are on it.\" }}\n"
+        ));
+    }
+    src.push_str("  otherwise { reply \"How can we help?\" }\n}\n");
+    let messages = (0..64)
+        .map(|k| {
+            let mut m = sentence(&mut rng, (k * 7) % INTENTS, 100);
+            m.truncate(m.char_indices().take_while(|(i, _)| *i < 100).count());
+            m
+        })
+        .collect();
+    (src, messages)
+}
+
+fn intents_bench(c: &mut Criterion) {
+    let (src, messages) = script();
+    let parsed = wafl::syntax::parse(FileId(0), &src);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let checked = wafl::check::check(&parsed.file);
+    let program = compile::compile(&parsed.file, &checked.symbols);
+    assert_eq!(program.intents.model.labels().len(), INTENTS);
+    let decided = messages
+        .iter()
+        .filter(|m| program.intents.classify(m).intent.is_some())
+        .count();
+    assert!(
+        decided > messages.len() / 2,
+        "only {decided} messages decided"
+    );
+    let avg = messages.iter().map(String::len).sum::<usize>() / messages.len();
+    assert!((90..=110).contains(&avg), "messages average {avg} bytes");
+
+    let now = jiff::Timestamp::from_second(1_767_600_000).unwrap_or_default();
+    let opened = engine::step(
+        &program,
+        &State::new(Contact::new("+55 11 98888-7777")),
+        &Event::Inbound(Inbound::text("oi")),
+        now,
+    )
+    .state;
+    let events: Vec<Event> = messages
+        .iter()
+        .map(|m| Event::Inbound(Inbound::text(m.clone())))
+        .collect();
+
+    let mut group = c.benchmark_group("intents");
+    group.throughput(Throughput::Elements(1));
+    let mut k = 0usize;
+    group.bench_function("classify_50x20_100_bytes", |b| {
+        b.iter(|| {
+            k = (k + 1) % messages.len();
+            program.intents.classify(black_box(&messages[k]))
+        })
+    });
+    let mut k = 0usize;
+    group.bench_function("engine_step_50_intents", |b| {
+        b.iter(|| {
+            k = (k + 1) % events.len();
+            engine::step(&program, black_box(&opened), black_box(&events[k]), now)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, intents_bench);
+criterion_main!(benches);
