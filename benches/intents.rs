@@ -78,11 +78,7 @@ fn script() -> (String, Vec<String>) {
     }
     src.push_str("  otherwise { reply \"How can we help?\" }\n}\n");
     let messages = (0..64)
-        .map(|k| {
-            let mut m = sentence(&mut rng, (k * 7) % INTENTS, 100);
-            m.truncate(m.char_indices().take_while(|(i, _)| *i < 100).count());
-            m
-        })
+        .map(|k| sentence(&mut rng, (k * 7) % INTENTS, 96))
         .collect();
     (src, messages)
 }

@@ -850,6 +850,32 @@ test "billing words go to billing" {
   expect closed "reason"
   expect closed
   expect sent nothing
+  expect intent refund above 0.5
+  expect intent refund
+  expect no intent
+}
+"#,
+    ),
+    (
+        "intents, knowledge and ai",
+        r#"
+flow "Acme" { timezone "UTC"; intents threshold 0.15 margin 0.02 }
+intent refund {
+  examples "quero meu dinheiro de volta", "quiero un reembolso"
+  examples "I want a refund"
+  threshold 0.25
+}
+knowledge help from "help_center.md"
+ai helper "https://api.example.com/v1/chat/completions" {
+  model "gpt-4o-mini"
+  key env("OPENAI_API_KEY")
+  timeout 8s
+  retry 2
+}
+stage triage {
+  on intent refund, delivery when contact has no tag "vip" { answer help threshold 0.3 else { handoff } }
+  on intent cancel { answer help with helper else handoff }
+  otherwise { classify with helper "We sell phones." into refund, delivery else { handoff desk } }
 }
 "#,
     ),

@@ -446,9 +446,10 @@ impl ReplCore {
     }
 
     fn inbound(&mut self, message: InboundMessage) -> String {
-        if let InboundMessage::Text(t) = &message {
-            self.last_text = Some(t.clone());
-        }
+        self.last_text = match &message {
+            InboundMessage::Text(t) => Some(t.clone()),
+            _ => None,
+        };
         let phone = self.current.clone();
         let mut out = self.deliver(
             &phone,
@@ -687,6 +688,9 @@ impl ReplCore {
             return String::new();
         };
         let v = intents.classify(text);
+        if v.ranking.best().is_none_or(|b| b.score <= 0.0) {
+            return format!("   intents: no word of {text:?} is in any example\n");
+        }
         let mut out = String::new();
         let _ = writeln!(out, "   intents for {text:?}:");
         for s in v.ranking.scores.iter().take(3) {
