@@ -101,6 +101,7 @@ impl Run<'_> {
             let trace = Trace {
                 stage: stage.name.clone(),
                 handler_span: h.span,
+                handler: Some(h.key.clone()),
                 conditions: Vec::new(),
             };
             self.effects.push(Effect {
@@ -173,6 +174,7 @@ impl Run<'_> {
             trace: Trace {
                 stage,
                 handler_span: self.span,
+                handler: self.handler.clone(),
                 conditions: self.conditions.clone(),
             },
         });

@@ -53,6 +53,7 @@ impl Run<'_> {
         }
         self.conditions.clear();
         self.span = Span::default();
+        self.handler = None;
         self.metric("unanswered", &[("stage", &stage.name)]);
     }
 
@@ -152,7 +153,9 @@ impl Run<'_> {
     }
 
     pub(super) fn set_handler_trace(&mut self, r: HandlerRef, conds: Vec<(String, String)>) {
-        self.span = self.p.handler(r).map_or(Span::default(), |h| h.span);
+        let h = self.p.handler(r);
+        self.span = h.map_or(Span::default(), |h| h.span);
+        self.handler = h.map(|h| h.key.clone());
         self.conditions = conds;
     }
 

@@ -18,6 +18,8 @@ pub(super) struct Run<'p> {
     pub(super) conditions: Vec<(String, String)>,
     pub(super) effects: Vec<Effect>,
     pub(super) span: Span,
+    /// The stable key of the running handler, for traces.
+    pub(super) handler: Option<crate::compile::HandlerKey>,
     pub(super) steps: u32,
     /// A message went either way: silence timers restart at the end of the step.
     pub(super) quiet_reset: bool,
@@ -48,6 +50,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         conditions: Vec::new(),
         effects: Vec::new(),
         span: Span::default(),
+        handler: None,
         steps: 0,
         quiet_reset: false,
         in_silence_handler: false,
@@ -93,6 +96,7 @@ impl<'p> Run<'p> {
         let trace = Trace {
             stage: self.stage_name(),
             handler_span: self.span,
+            handler: self.handler.clone(),
             conditions: self.conditions.clone(),
         };
         self.effects.push(Effect { kind, trace });
@@ -474,6 +478,7 @@ pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Ti
         conditions: Vec::new(),
         effects: Vec::new(),
         span: Span::default(),
+        handler: None,
         steps: 0,
         quiet_reset: false,
         in_silence_handler: false,

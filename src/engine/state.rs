@@ -430,6 +430,8 @@ pub struct Effect {
 pub struct Trace {
     pub stage: String,
     pub handler_span: crate::syntax::span::Span,
+    /// The handler's stable name; `None` when no handler caused the effect.
+    pub handler: Option<crate::compile::HandlerKey>,
     pub conditions: Vec<(String, String)>,
 }
 
@@ -438,6 +440,7 @@ impl Trace {
         Trace {
             stage: stage.into(),
             handler_span: Span::default(),
+            handler: None,
             conditions: Vec::new(),
         }
     }
