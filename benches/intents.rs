@@ -27,9 +27,13 @@ impl Lcg {
 
 /// A pronounceable word per index, some with accents, as customers' words look.
 fn word(i: usize) -> String {
+    // Fifty syllables: enough variety that, as in real text, a character n-gram is
+    // shared by some examples, not by all of them.
     const SYL: &[&str] = &[
         "ba", "ce", "di", "fo", "gu", "la", "me", "ni", "po", "ru", "sa", "te", "vi", "zo", "tra",
-        "pen", "car", "mos",
+        "pen", "car", "mos", "bri", "cle", "dro", "fla", "gre", "ju", "ka", "lo", "mu", "nhe",
+        "pra", "que", "rei", "sol", "tu", "val", "xi", "za", "bel", "cor", "den", "fim", "gal",
+        "his", "jon", "lem", "mar", "nor", "pul", "ris", "sen", "tor",
     ];
     let mut w = String::new();
     let mut n = i + 7;

@@ -70,6 +70,12 @@ pub struct Model {
     /// The weight of a feature no example has.
     unknown_idf: f32,
     params: Params,
+    /// Words of the examples -> their features (indexes, repeats kept), so a message's
+    /// known words are neither stemmed nor cut into n-grams again.
+    words: Table,
+    word_features: Vec<Vec<u32>>,
+    /// The first three bytes of every known stem (see [`text::prefix_key`]).
+    stem_prefixes: Table,
 }
 
 /// One label's score for a message.
@@ -267,9 +273,38 @@ impl Model {
                 }
             }
         }
+        // The cache of example words and the prefixes of known stems.
+        let mut vocab: Vec<String> = examples.iter().flat_map(|(_, t)| text::words(t)).collect();
+        vocab.sort();
+        vocab.dedup();
+        let mut words = Table::with_capacity(vocab.len());
+        let mut word_features = Vec::with_capacity(vocab.len());
+        let mut prefixes: Vec<u64> = Vec::new();
+        for w in &vocab {
+            let mut fs = Vec::new();
+            text::word_features(w, 0, &mut fs);
+            let idx: Vec<u32> = fs.iter().filter_map(|f| table.get(f.key)).collect();
+            for s in text::stems(w) {
+                prefixes.push(text::prefix_key(&s));
+            }
+            words.insert(
+                text::hash(Channel::Gram, w.as_bytes()),
+                u32::try_from(word_features.len()).unwrap_or(u32::MAX),
+            );
+            word_features.push(idx);
+        }
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        let mut stem_prefixes = Table::with_capacity(prefixes.len());
+        for k in prefixes {
+            stem_prefixes.insert(k, 0);
+        }
         Model {
             labels,
             examples,
+            words,
+            word_features,
+            stem_prefixes,
             table,
             idf,
             postings,
@@ -319,28 +354,59 @@ impl Model {
             .collect()
     }
 
-    fn rank_inner(&self, message: &str, leave_out: Option<usize>) -> Ranking {
-        let (words, feats) = text::features(message);
-        // The message's features by index, with counts; unknown ones only weigh the norm.
-        let mut known: Vec<(u32, u16, u32)> = Vec::with_capacity(feats.len());
-        let mut unknown_sq = 0f32;
-        let mut unknown_seen: Vec<u64> = Vec::new();
-        for f in &feats {
-            match self.table.get(f.key) {
-                Some(i) => known.push((i, f.word, 1)),
-                None => {
-                    if !unknown_seen.contains(&f.key) {
-                        unknown_seen.push(f.key);
-                        let s = match f.channel {
-                            Channel::Word => self.params.word_weight,
-                            Channel::Gram => 1.0,
-                        } * self.unknown_idf
-                            * self.params.unknown_weight;
-                        unknown_sq += s * s;
-                    }
+    /// A message's words, its known features `(index, word, 1)` and how much its unknown
+    /// features weigh on its length (squared). Words of the examples come from the cache;
+    /// others are cut into n-grams, and stemmed only when a known stem could result. The
+    /// unknown stems of a word count once, however many languages gave one.
+    fn query(&self, message: &str) -> (Vec<String>, Vec<(u32, u16, u32)>, f32) {
+        let words = text::words(message);
+        let mut known: Vec<(u32, u16, u32)> = Vec::with_capacity(words.len() * 12);
+        let mut unknown_grams: Vec<u64> = Vec::new();
+        let mut unknown_words: Vec<u64> = Vec::new();
+        let mut scratch: Vec<text::Feature> = Vec::new();
+        for (wi, w) in words.iter().enumerate() {
+            let wi = u16::try_from(wi).unwrap_or(u16::MAX);
+            let wkey = text::hash(Channel::Gram, w.as_bytes());
+            if let Some(c) = self.words.get(wkey)
+                && let Some(fs) = self.word_features.get(c as usize)
+            {
+                known.extend(fs.iter().map(|&i| (i, wi, 1)));
+                continue;
+            }
+            scratch.clear();
+            text::gram_features(w, wi, &mut scratch);
+            let mut stems_unknown = true;
+            if self.stem_prefixes.get(text::prefix_key(w)).is_some() {
+                let start = scratch.len();
+                text::stem_features(w, wi, &mut scratch);
+                stems_unknown = scratch
+                    .get(start..)
+                    .is_some_and(|s| s.iter().any(|f| self.table.get(f.key).is_none()));
+            }
+            if stems_unknown {
+                unknown_words.push(wkey);
+            }
+            for f in &scratch {
+                match self.table.get(f.key) {
+                    Some(i) => known.push((i, f.word, 1)),
+                    None if f.channel == Channel::Gram => unknown_grams.push(f.key),
+                    None => {}
                 }
             }
         }
+        unknown_grams.sort_unstable();
+        unknown_grams.dedup();
+        unknown_words.sort_unstable();
+        unknown_words.dedup();
+        let u = self.unknown_idf * self.params.unknown_weight;
+        let w = self.params.word_weight * u;
+        let unknown_sq = unknown_grams.len() as f32 * u * u + unknown_words.len() as f32 * w * w;
+        (words, known, unknown_sq)
+    }
+
+    fn rank_inner(&self, message: &str, leave_out: Option<usize>) -> Ranking {
+        // The message's features by index, with counts; unknown ones only weigh the norm.
+        let (words, mut known, unknown_sq) = self.query(message);
         known.sort_unstable();
         // Merge repeats: count them, keep the first word for explanations.
         let mut q: Vec<(u32, u16, f32)> = Vec::with_capacity(known.len());

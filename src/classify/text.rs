@@ -66,10 +66,19 @@ pub fn features(text: &str) -> (Vec<String>, Vec<Feature>) {
 
 /// The features of one word: its distinct stems and its n-grams.
 pub fn word_features(w: &str, index: u16, out: &mut Vec<Feature>) {
+    stem_features(w, index, out);
+    gram_features(w, index, out);
+}
+
+/// The distinct stems of a word as features.
+pub fn stem_features(w: &str, index: u16, out: &mut Vec<Feature>) {
     let start = out.len();
     for s in stems(w) {
         let key = hash(Channel::Word, s.as_bytes());
-        if !out[start..].iter().any(|f| f.key == key) {
+        if !out
+            .get(start..)
+            .is_some_and(|o| o.iter().any(|f| f.key == key))
+        {
             out.push(Feature {
                 key,
                 channel: Channel::Word,
@@ -77,6 +86,16 @@ pub fn word_features(w: &str, index: u16, out: &mut Vec<Feature>) {
             });
         }
     }
+}
+
+/// The key of a word's first three bytes: every stem of the word starts with them, so a
+/// word whose prefix no known stem has cannot have a known stem.
+pub fn prefix_key(w: &str) -> u64 {
+    hash(Channel::Word, w.as_bytes().get(..3).unwrap_or(w.as_bytes()))
+}
+
+/// The n-grams of a word as features.
+pub fn gram_features(w: &str, index: u16, out: &mut Vec<Feature>) {
     let mut padded = Vec::with_capacity(w.len() + 2);
     padded.push(b' ');
     padded.extend_from_slice(w.as_bytes());
@@ -223,7 +242,7 @@ mod tests {
         assert_eq!(
             words("Oi, VC pode me AJUDAR com o pedido AB123456? Não chegou!!"),
             vec![
-                "voce", "pode", "ajudar", "com", "pedido", "ab123456", "nao", "chegou"
+                "voce", "ajudar", "com", "pedido", "ab123456", "nao", "chegou"
             ]
         );
         assert_eq!(words("12345 678"), Vec::<String>::new());
