@@ -185,7 +185,8 @@ impl Shared {
             | Work::Timer { contact, .. }
             | Work::Status { contact, .. }
             | Work::Agent { contact, .. }
-            | Work::WebhookResult { contact, .. } => contact,
+            | Work::WebhookResult { contact, .. }
+            | Work::AiResult { contact, .. } => contact,
         });
         if let Some(tx) = self.shards.get(shard)
             && tx.send(work).is_err()
@@ -250,6 +251,13 @@ pub async fn run(opts: RunOptions) -> Result<(), String> {
         .webhooks
         .values()
         .filter_map(|w| w.secret_env.clone())
+        .chain(
+            loaded
+                .program
+                .ais
+                .values()
+                .filter_map(|a| a.key_env.clone()),
+        )
         .collect();
     let config =
         config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;

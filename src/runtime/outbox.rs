@@ -135,6 +135,7 @@ async fn perform(shared: &Arc<Shared>, row: OutboxRow) {
     match row.kind.as_str() {
         "whatsapp" => send_whatsapp(shared, &row, &payload).await,
         "webhook" => call_webhook(shared, &row, &payload).await,
+        "ai" => ask_ai(shared, &row, &payload).await,
         other => {
             let msg = format!("unknown outbox kind `{other}`");
             let _ = shared.db.run(move |s| s.outbox_dead(id, &msg)).await;
@@ -263,6 +264,69 @@ async fn send_whatsapp(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
             }
         }
     }
+}
+
+/// Performs an AI request (its own timeout and retries, see `crate::ai`) and hands the
+/// answer, or the failure, to the contact's conversation as an event. The row is done
+/// either way: the engine decides what a failure means.
+async fn ask_ai(shared: &Arc<Shared>, row: &OutboxRow, payload: &Value) {
+    let id = row.id;
+    let text = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let effect = crate::engine::EffectKind::AskAi {
+        request_id: text("request_id"),
+        ai: text("ai"),
+        url: text("url"),
+        model: text("model"),
+        key_env: payload
+            .get("key_env")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        timeout_secs: payload
+            .get("timeout_secs")
+            .and_then(Value::as_i64)
+            .unwrap_or(10),
+        retries: payload
+            .get("retries")
+            .and_then(Value::as_u64)
+            .map_or(0, |r| u32::try_from(r.min(10)).unwrap_or(0)),
+        system: text("system"),
+        user: text("user"),
+        choices: Vec::new(),
+    };
+    let request = crate::ai::AiRequest::from_effect(&effect, |var| {
+        shared
+            .config
+            .script_secrets
+            .get(var)
+            .map(|s| s.expose().to_string())
+    });
+    let result = match request {
+        Some(req) => crate::ai::ask(&shared.http, &req).await,
+        None => crate::engine::AiResult::Failed {
+            reason: "not an AI request".into(),
+        },
+    };
+    let ok = matches!(result, crate::engine::AiResult::Answered { .. });
+    shared.metrics.count(
+        "ai_requests_total",
+        &format!(
+            "ai=\"{}\",ok=\"{ok}\"",
+            super::worker::prom_label(&text("ai"))
+        ),
+    );
+    // The answer or the failure is recorded with the event, in the step's audit.
+    let _ = shared.db.run(move |s| s.outbox_done(id, None)).await;
+    shared.dispatch(Work::AiResult {
+        contact: row.contact.clone(),
+        request_id: text("request_id"),
+        result,
+    });
 }
 
 async fn dead(shared: &Arc<Shared>, id: i64, err: &str) {

@@ -51,6 +51,12 @@ pub enum Work {
         call_id: String,
         result: WebhookResult,
     },
+    /// The answer of an external model to an AI step.
+    AiResult {
+        contact: String,
+        request_id: String,
+        result: engine::AiResult,
+    },
 }
 
 impl Work {
@@ -60,7 +66,8 @@ impl Work {
             | Work::Timer { contact, .. }
             | Work::Status { contact, .. }
             | Work::Agent { contact, .. }
-            | Work::WebhookResult { contact, .. } => contact,
+            | Work::WebhookResult { contact, .. }
+            | Work::AiResult { contact, .. } => contact,
         }
     }
 }
@@ -320,6 +327,12 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
             let key = format!("r{call_id}");
             (Some(Event::WebhookResult { call_id, result }), key)
         }
+        Work::AiResult {
+            request_id, result, ..
+        } => {
+            let key = format!("ai{request_id}");
+            (Some(Event::AiResult { request_id, result }), key)
+        }
     };
     let (new_state, effects) = match &event {
         Some(ev) => {
@@ -391,6 +404,21 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     .to_string(),
                 idem_key,
             }),
+            // The request, prompt included, is kept in the outbox row and in the audit of
+            // this step; the raw answer comes back as an `AiResult` event, audited too.
+            EffectKind::AskAi { request_id, ai, url, model, key_env, timeout_secs, retries, system, user, choices } => {
+                write.outbox.push(NewOutbox {
+                    contact: contact.clone(),
+                    kind: "ai".into(),
+                    payload: json!({
+                        "request_id": request_id, "ai": ai, "url": url, "model": model, "key_env": key_env,
+                        "timeout_secs": timeout_secs, "retries": retries, "system": system, "user": user,
+                        "choices": choices,
+                    })
+                    .to_string(),
+                    idem_key,
+                })
+            }
             EffectKind::StartTimer { id, at } => write.timers_set.push(TimerRow {
                 id: format!("{contact}|{id}"),
                 contact: contact.clone(),
