@@ -216,6 +216,7 @@ fn parameter_sweep() {
                     word_weight,
                     unknown_weight,
                     nearest_share,
+                    ..wafl::classify::Params::default()
                 };
                 for threshold in [0.15f32, 0.2, 0.25, 0.3] {
                     for margin in [0.0f32, 0.02, 0.04] {

@@ -29,6 +29,10 @@ pub struct Params {
     pub unknown_weight: f32,
     /// Share of the nearest-example similarity in a score; the centroid has the rest.
     pub nearest_share: f32,
+    /// Features found in more than this share of the examples are left out of the
+    /// nearest-example search (they still count in centroids and lengths): they say little
+    /// about which example is nearest and cost the most time.
+    pub max_df_share: f32,
 }
 
 impl Default for Params {
@@ -37,6 +41,7 @@ impl Default for Params {
             word_weight: 1.6,
             unknown_weight: 0.35,
             nearest_share: 0.3,
+            max_df_share: 0.1,
         }
     }
 }
@@ -59,8 +64,11 @@ pub struct Model {
     table: Table,
     /// Per feature: its IDF weight (channel scale included).
     idf: Vec<f32>,
-    /// Per feature: `(example, weight)` of the unit-length example vectors, in example order.
+    /// Per feature: `(example, weight)` of the unit-length example vectors, in example
+    /// order; only features rare enough to tell examples apart (see `max_df_share`).
     postings: Vec<Vec<(u32, f32)>>,
+    /// Per example: its unit-length vector, by feature index.
+    example_vecs: Vec<Vec<(u32, f32)>>,
     /// Per feature: `(label, weight)` of the summed example vectors (centroids), in label order.
     centroid: Vec<Vec<(u32, f32)>>,
     /// Per label: the length of its summed vector.
@@ -78,6 +86,9 @@ pub struct Model {
     stem_prefixes: Table,
 }
 
+/// How many of the best labels a ranking keeps.
+pub const TOP: usize = 5;
+
 /// One label's score for a message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Score {
@@ -88,7 +99,8 @@ pub struct Score {
     pub nearest: Option<String>,
 }
 
-/// What the classifier says about a message: every label, best first (ties by name).
+/// What the classifier says about a message: the best labels (at most [`TOP`]), best
+/// first (ties by name).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ranking {
     pub scores: Vec<Score>,
@@ -206,6 +218,7 @@ impl Model {
         let unknown_idf = ln(n + 1.0) + 1.0;
 
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); keys.len()];
+        let mut example_vecs: Vec<Vec<(u32, f32)>> = vec![Vec::new(); examples.len()];
         let mut sums: Vec<Vec<(u32, f32)>> = vec![Vec::new(); labels.len()];
         for (e, fs) in per_example.iter().enumerate() {
             let weighted: Vec<(u32, f32)> = fs
@@ -224,8 +237,12 @@ impl Model {
             }
             let eu = u32::try_from(e).unwrap_or(u32::MAX);
             let label = examples.get(e).map_or(0, |x| x.0) as usize;
-            for (i, w) in weighted {
-                let w = w / norm;
+            let mut unit: Vec<(u32, f32)> = weighted.iter().map(|(i, w)| (*i, w / norm)).collect();
+            unit.sort_by_key(|(i, _)| *i);
+            if let Some(v) = example_vecs.get_mut(e) {
+                v.clone_from(&unit);
+            }
+            for (i, w) in unit {
                 if let Some(p) = postings.get_mut(i as usize) {
                     p.push((eu, w));
                 }
@@ -273,6 +290,15 @@ impl Model {
                 }
             }
         }
+        // Common features leave the nearest-example postings (after `self_dot`, which
+        // needs them all).
+        let max_df = ((n * params.max_df_share).ceil() as usize).max(8);
+        for p in &mut postings {
+            if p.len() > max_df {
+                p.clear();
+                p.shrink_to_fit();
+            }
+        }
         // The cache of example words and the prefixes of known stems.
         let mut vocab: Vec<String> = examples.iter().flat_map(|(_, t)| text::words(t)).collect();
         vocab.sort();
@@ -308,6 +334,7 @@ impl Model {
             table,
             idf,
             postings,
+            example_vecs,
             centroid,
             centroid_norm,
             self_dot,
@@ -431,6 +458,7 @@ impl Model {
             ranking.scores = self
                 .labels
                 .iter()
+                .take(TOP)
                 .map(|l| Score {
                     label: l.clone(),
                     score: 0.0,
@@ -476,7 +504,7 @@ impl Model {
             let mut cnorm = self.centroid_norm.get(l).copied().unwrap_or(0.0);
             if let Some(e) = leave_out {
                 if self.examples.get(e).map(|x| x.0 as usize) == Some(l) {
-                    cdot -= by_example.get(e).copied().unwrap_or(0.0);
+                    cdot -= self.full_dot(&q, e);
                     let sd = self.self_dot.get(e).copied().unwrap_or(0.0);
                     cnorm = (cnorm * cnorm - 2.0 * sd + 1.0).max(0.0).sqrt();
                 }
@@ -490,16 +518,12 @@ impl Model {
         scores.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // Explanation: each word's share of the best label's nearest-example similarity.
         if let Some(&(_, _, Some(e))) = scores.first() {
-            let eu = e as u32;
+            let vec = self.example_vecs.get(e).map_or(&[][..], Vec::as_slice);
             for &(i, word, w) in &q {
-                let ew = self
-                    .postings
-                    .get(i as usize)
-                    .and_then(|p| {
-                        p.binary_search_by_key(&eu, |(x, _)| *x)
-                            .ok()
-                            .and_then(|at| p.get(at))
-                    })
+                let ew = vec
+                    .binary_search_by_key(&i, |(x, _)| *x)
+                    .ok()
+                    .and_then(|at| vec.get(at))
                     .map_or(0.0, |(_, ew)| *ew);
                 if let Some(slot) = ranking.weights.get_mut(word as usize) {
                     *slot += w * ew / qnorm;
@@ -508,6 +532,7 @@ impl Model {
         }
         ranking.scores = scores
             .into_iter()
+            .take(TOP)
             .map(|(s, l, at)| Score {
                 label: self.labels.get(l).cloned().unwrap_or_default(),
                 score: s,
@@ -515,6 +540,29 @@ impl Model {
             })
             .collect();
         ranking
+    }
+}
+
+impl Model {
+    /// The dot product of a message's weighted features (sorted by index) with the whole
+    /// vector of one example.
+    fn full_dot(&self, q: &[(u32, u16, f32)], e: usize) -> f32 {
+        let Some(v) = self.example_vecs.get(e) else {
+            return 0.0;
+        };
+        let (mut a, mut b, mut dot) = (0, 0, 0f32);
+        while let (Some(&(qi, _, qw)), Some(&(vi, vw))) = (q.get(a), v.get(b)) {
+            match qi.cmp(&vi) {
+                std::cmp::Ordering::Less => a += 1,
+                std::cmp::Ordering::Greater => b += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += qw * vw;
+                    a += 1;
+                    b += 1;
+                }
+            }
+        }
+        dot
     }
 }
 
