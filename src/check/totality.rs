@@ -139,7 +139,7 @@ pub(crate) fn run(cx: &mut Cx) {
         let has_text_triggers = g.anywhere.iter().copied().chain(&stage.handlers).any(|h| {
             matches!(
                 h.trigger.kind,
-                TriggerKind::Keyword(_) | TriggerKind::Regex(_)
+                TriggerKind::Keyword(_) | TriggerKind::Regex(_) | TriggerKind::Intent(_)
             )
         });
         let name = &stage.name.name;

@@ -58,6 +58,8 @@ fn free_form(a: &Action) -> Option<&'static str> {
             | MessageKind::Form { .. } => Some("reply"),
         },
         ActionKind::Ask { .. } => Some("ask"),
+        // `answer` quotes a section as a text message.
+        ActionKind::Answer { .. } => Some("answer"),
         _ => None,
     }
 }
