@@ -41,7 +41,7 @@ impl Default for Params {
             word_weight: 1.6,
             unknown_weight: 0.35,
             nearest_share: 0.3,
-            max_df_share: 0.1,
+            max_df_share: 0.03,
         }
     }
 }

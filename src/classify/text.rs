@@ -28,7 +28,8 @@ const MAX_WORD: usize = 32;
 /// Words a text contributes at most; the rest of a very long message is ignored.
 const MAX_WORDS: usize = 256;
 /// N-gram lengths, in characters, of a word padded with one edge mark on each side.
-const GRAMS: [usize; 2] = [3, 4];
+/// (3-grams alone do as well as 3- and 4-grams on the held-out evaluation, at half the cost.)
+const GRAMS: [usize; 1] = [3];
 
 /// The words of a text as the classifier reads them: folded (case and accents), split at
 /// anything that is not a letter or digit, chat abbreviations spelled out, stop words and
