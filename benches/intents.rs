@@ -127,7 +127,10 @@ fn intents_bench(c: &mut Criterion) {
             }
             if let Some(end) = thread_cpu_ns() {
                 let per = (end - start) as f64 / n as f64;
-                println!("{label}: {per:.0} ns of CPU per operation ({:.0}/s per core)", 1e9 / per);
+                println!(
+                    "{label}: {per:.0} ns of CPU per operation ({:.0}/s per core)",
+                    1e9 / per
+                );
             }
         }
     };
@@ -135,7 +138,12 @@ fn intents_bench(c: &mut Criterion) {
         black_box(program.intents.classify(&messages[k % messages.len()]));
     });
     cpu("engine_step_50_intents", 20_000, &mut |k| {
-        black_box(engine::step(&program, &opened, &events[k % events.len()], now));
+        black_box(engine::step(
+            &program,
+            &opened,
+            &events[k % events.len()],
+            now,
+        ));
     });
 
     let mut group = c.benchmark_group("intents");

@@ -64,12 +64,13 @@ pub struct Model {
     table: Table,
     /// Per feature: its IDF weight (channel scale included).
     idf: Vec<f32>,
-    /// Per feature: `(example, weight)` of the unit-length example vectors, in example
-    /// order; only features rare enough to tell examples apart (see `max_df_share`).
-    postings: Vec<Vec<(u32, f32)>>,
+    /// Per feature: `(example, its label, weight)` of the unit-length example vectors, in
+    /// example order; only features rare enough to tell examples apart (`max_df_share`).
+    postings: Vec<Vec<(u32, u32, f32)>>,
     /// Per example: its unit-length vector, by feature index.
     example_vecs: Vec<Vec<(u32, f32)>>,
-    /// Per feature: `(label, weight)` of the summed example vectors (centroids), in label order.
+    /// Per feature: `(label, weight)` of the summed example vectors (centroids), in label
+    /// order; only for the common features that have no postings.
     centroid: Vec<Vec<(u32, f32)>>,
     /// Per label: the length of its summed vector.
     centroid_norm: Vec<f32>,
@@ -292,13 +293,27 @@ impl Model {
         }
         // Common features leave the nearest-example postings (after `self_dot`, which
         // needs them all).
+        // A rare feature reaches the centroids through its example postings (a label's
+        // sum is the sum of its examples), so only common ones keep centroid postings.
         let max_df = ((n * params.max_df_share).ceil() as usize).max(8);
-        for p in &mut postings {
+        let mut label_postings: Vec<Vec<(u32, u32, f32)>> = Vec::with_capacity(postings.len());
+        for (i, p) in postings.iter_mut().enumerate() {
             if p.len() > max_df {
                 p.clear();
-                p.shrink_to_fit();
+                label_postings.push(Vec::new());
+            } else {
+                if let Some(c) = centroid.get_mut(i) {
+                    c.clear();
+                    c.shrink_to_fit();
+                }
+                label_postings.push(
+                    p.iter()
+                        .map(|&(e, w)| (e, examples.get(e as usize).map_or(0, |x| x.0), w))
+                        .collect(),
+                );
             }
         }
+        let postings = label_postings;
         // The cache of example words and the prefixes of known stems.
         let mut vocab: Vec<String> = examples.iter().flat_map(|(_, t)| text::words(t)).collect();
         vocab.sort();
@@ -385,9 +400,11 @@ impl Model {
     /// features weigh on its length (squared). Words of the examples come from the cache;
     /// others are cut into n-grams, and stemmed only when a known stem could result. The
     /// unknown stems of a word count once, however many languages gave one.
-    fn query(&self, message: &str) -> (Vec<String>, Vec<(u32, u16, u32)>, f32) {
+    fn query(&self, message: &str) -> (Vec<String>, Vec<u64>, f32) {
         let words = text::words(message);
-        let mut known: Vec<(u32, u16, u32)> = Vec::with_capacity(words.len() * 12);
+        // Each known feature packed as `index << 16 | word`, so one integer sort orders
+        // them by feature, then by word.
+        let mut known: Vec<u64> = Vec::with_capacity(words.len() * 12);
         let mut unknown_grams: Vec<u64> = Vec::new();
         let mut unknown_words: Vec<u64> = Vec::new();
         let mut scratch: Vec<text::Feature> = Vec::new();
@@ -397,7 +414,7 @@ impl Model {
             if let Some(c) = self.words.get(wkey)
                 && let Some(fs) = self.word_features.get(c as usize)
             {
-                known.extend(fs.iter().map(|&i| (i, wi, 1)));
+                known.extend(fs.iter().map(|&i| pack(i, wi)));
                 continue;
             }
             scratch.clear();
@@ -415,7 +432,7 @@ impl Model {
             }
             for f in &scratch {
                 match self.table.get(f.key) {
-                    Some(i) => known.push((i, f.word, 1)),
+                    Some(i) => known.push(pack(i, f.word)),
                     None if f.channel == Channel::Gram => unknown_grams.push(f.key),
                     None => {}
                 }
@@ -438,9 +455,10 @@ impl Model {
         // Merge repeats: count them, keep the first word for explanations.
         let mut q: Vec<(u32, u16, f32)> = Vec::with_capacity(known.len());
         let mut k = 0;
-        while let Some(&(i, w, _)) = known.get(k) {
+        while let Some(&packed) = known.get(k) {
+            let (i, w) = unpack(packed);
             let mut tf = 0u32;
-            while known.get(k).is_some_and(|x| x.0 == i) {
+            while known.get(k).is_some_and(|x| unpack(*x).0 == i) {
                 tf += 1;
                 k += 1;
             }
@@ -471,8 +489,11 @@ impl Model {
         let mut by_label = vec![0f32; self.labels.len()];
         for &(i, _, w) in &q {
             if let Some(p) = self.postings.get(i as usize) {
-                for &(e, ew) in p {
+                for &(e, l, ew) in p {
                     if let Some(a) = by_example.get_mut(e as usize) {
+                        *a += w * ew;
+                    }
+                    if let Some(a) = by_label.get_mut(l as usize) {
                         *a += w * ew;
                     }
                 }
@@ -515,7 +536,8 @@ impl Model {
             scores.push((s.clamp(0.0, 1.0), l, at));
         }
         // Best first; ties by label name (labels are sorted, so by index).
-        scores.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // (Labels are unique, so the unstable sort is fully determined.)
+        scores.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // Explanation: each word's share of the best label's nearest-example similarity.
         if let Some(&(_, _, Some(e))) = scores.first() {
             let vec = self.example_vecs.get(e).map_or(&[][..], Vec::as_slice);
@@ -582,7 +604,19 @@ fn counted(fs: &[text::Feature]) -> Vec<(u64, Channel, u32)> {
 
 /// Sublinear term frequency: a feature seen twice is not twice as telling.
 fn tf_weight(tf: u32) -> f32 {
-    if tf == 0 { 0.0 } else { 1.0 + ln(tf as f32) }
+    match tf {
+        0 => 0.0,
+        1 => 1.0,
+        _ => 1.0 + ln(tf as f32),
+    }
+}
+
+fn pack(index: u32, word: u16) -> u64 {
+    (u64::from(index) << 16) | u64::from(word)
+}
+
+fn unpack(p: u64) -> (u32, u16) {
+    ((p >> 16) as u32, (p & 0xFFFF) as u16)
 }
 
 /// Natural logarithm from `+ - * /` only, so that it is the same on every platform (the
