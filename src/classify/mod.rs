@@ -107,7 +107,8 @@ pub struct Ranking {
     pub scores: Vec<Score>,
     /// The words of the message as the classifier read them.
     pub words: Vec<String>,
-    /// Per word, its share of the best label's score (same order as `words`).
+    /// Per word, its share of the best label's score (same order as `words`); all zero
+    /// unless the ranking came from [`Model::explain`].
     pub weights: Vec<f32>,
 }
 
@@ -378,7 +379,13 @@ impl Model {
 
     /// Scores every label for a message.
     pub fn rank(&self, message: &str) -> Ranking {
-        self.rank_inner(message, None)
+        self.rank_inner(message, None, false)
+    }
+
+    /// Scores every label for a message, with each word's share of the best label's score
+    /// ([`Ranking::deciding_words`]).
+    pub fn explain(&self, message: &str) -> Ranking {
+        self.rank_inner(message, None, true)
     }
 
     /// Each example classified by the model without that example: what a new message
@@ -390,7 +397,7 @@ impl Model {
                 Some(HeldOut {
                     label: self.labels.get(*label as usize)?.clone(),
                     example: text.clone(),
-                    ranking: self.rank_inner(text, Some(e)),
+                    ranking: self.rank_inner(text, Some(e), false),
                 })
             })
             .collect()
@@ -448,7 +455,7 @@ impl Model {
         (words, known, unknown_sq)
     }
 
-    fn rank_inner(&self, message: &str, leave_out: Option<usize>) -> Ranking {
+    fn rank_inner(&self, message: &str, leave_out: Option<usize>, explain: bool) -> Ranking {
         // The message's features by index, with counts; unknown ones only weigh the norm.
         let (words, mut known, unknown_sq) = self.query(message);
         known.sort_unstable();
@@ -539,7 +546,7 @@ impl Model {
         // (Labels are unique, so the unstable sort is fully determined.)
         scores.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // Explanation: each word's share of the best label's nearest-example similarity.
-        if let Some(&(_, _, Some(e))) = scores.first() {
+        if let (true, Some(&(_, _, Some(e)))) = (explain, scores.first()) {
             let vec = self.example_vecs.get(e).map_or(&[][..], Vec::as_slice);
             for &(i, word, w) in &q {
                 let ew = vec
@@ -763,7 +770,7 @@ mod tests {
     #[test]
     fn deciding_words_point_at_the_message() {
         let m = model();
-        let r = m.rank("oi, meu dinheiro de volta por favor");
+        let r = m.explain("oi, meu dinheiro de volta por favor");
         let words: Vec<String> = r.deciding_words(2).into_iter().map(|(w, _)| w).collect();
         assert!(words.contains(&"dinheiro".to_string()), "{words:?}");
     }

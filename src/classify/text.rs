@@ -44,8 +44,13 @@ pub fn words(text: &str) -> Vec<String> {
         if raw.is_empty() || !raw.chars().any(char::is_alphabetic) {
             continue;
         }
-        let raw: String = raw.chars().take(MAX_WORD).collect();
-        for w in expand(&raw).split(' ') {
+        // At most MAX_WORD characters, cut at a character boundary.
+        let cut = raw
+            .char_indices()
+            .nth(MAX_WORD)
+            .map_or(raw.len(), |(i, _)| i);
+        let raw = raw.get(..cut).unwrap_or(raw);
+        for w in expand(raw).split(' ') {
             if !w.is_empty() && !is_stop(w) {
                 out.push(w.to_string());
             }

@@ -79,6 +79,11 @@ impl Intents {
         self.decide(ranking)
     }
 
+    /// Classifies a message and says which of its words decided (slower; for `:why`).
+    pub fn explain(&self, message: &str) -> Verdict {
+        self.decide(self.model.explain(message))
+    }
+
     /// Applies the threshold and the margin to a ranking.
     pub fn decide(&self, ranking: Ranking) -> Verdict {
         let (intent, confidence) = match ranking.best() {

@@ -680,7 +680,7 @@ impl ReplCore {
         let (Some(text), false) = (&self.last_text, intents.is_empty()) else {
             return String::new();
         };
-        let v = intents.classify(text);
+        let v = intents.explain(text);
         if v.ranking.best().is_none_or(|b| b.score <= 0.0) {
             return format!("   intents: no word of {text:?} is in any example\n");
         }
