@@ -60,6 +60,8 @@ pub struct Model {
     labels: Vec<String>,
     /// Examples in label order: `(label index, text)`.
     examples: Vec<(u32, String)>,
+    /// The label of each example, apart, so that the hot loop reads 4 bytes per example.
+    example_labels: Vec<u32>,
     /// Feature key -> feature index.
     table: Table,
     /// Per feature: its IDF weight (channel scale included).
@@ -343,6 +345,7 @@ impl Model {
         }
         Model {
             labels,
+            example_labels: examples.iter().map(|(l, _)| *l).collect(),
             examples,
             words,
             word_features,
@@ -519,7 +522,7 @@ impl Model {
             if Some(e) == leave_out || dot <= 0.0 {
                 continue;
             }
-            let l = self.examples.get(e).map_or(0, |x| x.0) as usize;
+            let l = self.example_labels.get(e).copied().unwrap_or(0) as usize;
             if let Some(b) = best.get_mut(l) {
                 if dot > b.0 {
                     *b = (dot, Some(e));

@@ -177,6 +177,10 @@ pub fn hash(channel: Channel, bytes: &[u8]) -> u64 {
 
 /// Chat abbreviations customers type in pt, es and en, spelled out.
 fn expand(w: &str) -> &str {
+    // Every abbreviation below is at most six letters long.
+    if w.len() > 6 {
+        return w;
+    }
     match w {
         "vc" | "vcs" | "ce" => "voce",
         "pq" | "pk" | "xq" | "porq" => "porque",
