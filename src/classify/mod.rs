@@ -546,8 +546,16 @@ impl Model {
             scores.push((s.clamp(0.0, 1.0), l, at));
         }
         // Best first; ties by label name (labels are sorted, so by index).
-        // (Labels are unique, so the unstable sort is fully determined.)
-        scores.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // Only the best few are kept: select them, then order them. Labels are unique, so
+        // the order is fully determined.
+        let order = |a: &(f32, usize, Option<usize>), b: &(f32, usize, Option<usize>)| {
+            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+        };
+        if scores.len() > TOP {
+            scores.select_nth_unstable_by(TOP - 1, order);
+            scores.truncate(TOP);
+        }
+        scores.sort_unstable_by(order);
         // Explanation: each word's share of the best label's nearest-example similarity.
         if let (true, Some(&(_, _, Some(e)))) = (explain, scores.first()) {
             let vec = self.example_vecs.get(e).map_or(&[][..], Vec::as_slice);
@@ -617,9 +625,15 @@ fn tf_weight(tf: u32) -> f32 {
     match tf {
         0 => 0.0,
         1 => 1.0,
+        // ln 2 and ln 3 from the same series, written out: repeats are common in messages.
+        2 => 1.0 + LN_2,
+        3 => 1.0 + LN_3,
         _ => 1.0 + ln(tf as f32),
     }
 }
+
+const LN_2: f32 = std::f32::consts::LN_2;
+const LN_3: f32 = 1.098_612_3;
 
 fn pack(index: u32, word: u16) -> u64 {
     (u64::from(index) << 16) | u64::from(word)
@@ -691,6 +705,8 @@ mod tests {
 
     #[test]
     fn ln_matches_the_maths_library_closely() {
+        assert!((ln(2.0) - LN_2).abs() < 1e-6);
+        assert!((ln(3.0) - LN_3).abs() < 1e-6);
         for x in [0.5f32, 1.0, 2.0, 3.0, 10.0, 1000.0, 123_456.0] {
             assert!(
                 (ln(x) - x.ln()).abs() < 1e-5,

@@ -219,7 +219,48 @@ fn expand(w: &str) -> &str {
 /// greetings, and the verbs that frame a request ("quero", "need"). Negations ("nao",
 /// "no", "not") are kept: they often decide.
 fn is_stop(w: &str) -> bool {
-    STOP.binary_search(&w).is_ok()
+    // Every stop word is short; the hashes are sorted at compile time.
+    w.len() <= 9
+        && STOP_KEYS
+            .binary_search(&hash(Channel::Word, w.as_bytes()))
+            .is_ok()
+}
+
+/// The hashes of [`STOP`], sorted, computed at compile time.
+const STOP_KEYS: [u64; STOP.len()] = {
+    let mut keys = [0u64; STOP.len()];
+    let mut i = 0;
+    while i < STOP.len() {
+        keys[i] = const_hash(STOP[i].as_bytes());
+        i += 1;
+    }
+    // Insertion sort: a const context has no `sort`.
+    let mut a = 1;
+    while a < keys.len() {
+        let mut b = a;
+        while b > 0 && keys[b - 1] > keys[b] {
+            let t = keys[b - 1];
+            keys[b - 1] = keys[b];
+            keys[b] = t;
+            b -= 1;
+        }
+        a += 1;
+    }
+    keys
+};
+
+/// [`hash`] of a word-channel feature, usable in constants.
+const fn const_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    h ^= b'w' as u64;
+    h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
 }
 
 /// The stop words, sorted for binary search.
@@ -238,6 +279,15 @@ const STOP: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_word_hashes_match() {
+        for w in STOP {
+            assert!(is_stop(w), "{w}");
+            assert_eq!(const_hash(w.as_bytes()), hash(Channel::Word, w.as_bytes()));
+        }
+        assert!(!is_stop("reembolso"));
+    }
 
     #[test]
     fn stop_words_are_sorted() {
