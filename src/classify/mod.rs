@@ -60,8 +60,8 @@ pub struct Model {
     labels: Vec<String>,
     /// Examples in label order: `(label index, text)`.
     examples: Vec<(u32, String)>,
-    /// The label of each example, apart, so that the hot loop reads 4 bytes per example.
-    example_labels: Vec<u32>,
+    /// Per label: the range of its examples in `examples`.
+    label_ranges: Vec<(u32, u32)>,
     /// Feature key -> feature index.
     table: Table,
     /// Per feature: its IDF weight (channel scale included).
@@ -343,9 +343,17 @@ impl Model {
         for k in prefixes {
             stem_prefixes.insert(k, 0);
         }
+        let label_ranges = (0..labels.len())
+            .map(|l| {
+                let l = l as u32;
+                let from = examples.partition_point(|(x, _)| *x < l);
+                let to = examples.partition_point(|(x, _)| *x <= l);
+                (from as u32, to as u32)
+            })
+            .collect();
         Model {
             labels,
-            example_labels: examples.iter().map(|(l, _)| *l).collect(),
+            label_ranges,
             examples,
             words,
             word_features,
@@ -517,15 +525,16 @@ impl Model {
             }
         }
         // Per label: the nearest example and the centroid.
+        // Examples are stored label by label, so each label's are one slice.
         let mut best: Vec<(f32, Option<usize>)> = vec![(0.0, None); self.labels.len()];
-        for (e, &dot) in by_example.iter().enumerate() {
-            if Some(e) == leave_out || dot <= 0.0 {
+        for (b, &(from, to)) in best.iter_mut().zip(&self.label_ranges) {
+            let (from, to) = (from as usize, to as usize);
+            let Some(slice) = by_example.get(from..to) else {
                 continue;
-            }
-            let l = self.example_labels.get(e).copied().unwrap_or(0) as usize;
-            if let Some(b) = best.get_mut(l) {
-                if dot > b.0 {
-                    *b = (dot, Some(e));
+            };
+            for (k, &dot) in slice.iter().enumerate() {
+                if dot > b.0 && Some(from + k) != leave_out {
+                    *b = (dot, Some(from + k));
                 }
             }
         }
