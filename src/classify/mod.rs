@@ -90,7 +90,7 @@ pub struct Model {
 }
 
 /// How many of the best labels a ranking keeps.
-pub const TOP: usize = 5;
+pub const TOP: usize = 3;
 
 /// One label's score for a message.
 #[derive(Clone, Debug, PartialEq)]
