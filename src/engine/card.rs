@@ -33,6 +33,7 @@ impl Run<'_> {
             history: Vec::new(),
             suspended: None,
             held: Vec::new(),
+            first_reply_at: None,
         });
         self.emit(EffectKind::OpenCard {
             card: self.s.cards_opened,
@@ -101,6 +102,7 @@ impl Run<'_> {
             let trace = Trace {
                 stage: stage.name.clone(),
                 handler_span: h.span,
+                handler: Some(r),
                 conditions: Vec::new(),
             };
             self.effects.push(Effect {
@@ -171,6 +173,7 @@ impl Run<'_> {
             trace: Trace {
                 stage,
                 handler_span: self.span,
+                handler: self.handler,
                 conditions: self.conditions.clone(),
             },
         });

@@ -18,6 +18,8 @@ pub(super) struct Run<'p> {
     pub(super) conditions: Vec<(String, String)>,
     pub(super) effects: Vec<Effect>,
     pub(super) span: Span,
+    /// The running handler, named in every effect's trace.
+    pub(super) handler: Option<HandlerRef>,
     pub(super) steps: u32,
     /// A message went either way: silence timers restart at the end of the step.
     pub(super) quiet_reset: bool,
@@ -46,6 +48,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         conditions: Vec::new(),
         effects: Vec::new(),
         span: Span::default(),
+        handler: None,
         steps: 0,
         quiet_reset: false,
         in_silence_handler: false,
@@ -57,6 +60,15 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         Event::Status { message_id, status } => r.status(message_id, status),
         Event::Agent(a) => r.agent(a),
         Event::WebhookResult { call_id, result } => r.webhook_result(call_id, result),
+        Event::FormRefused { form, fields } => r.form_refused(form, fields),
+        Event::FormScreen { form, screen } => {
+            if r.s.card.is_some() {
+                r.emit(EffectKind::Fact(Fact::FormScreen {
+                    form: form.clone(),
+                    screen: screen.clone(),
+                }));
+            }
+        }
     }
     r.finish();
     super::Outcome {
@@ -89,6 +101,7 @@ impl<'p> Run<'p> {
         let trace = Trace {
             stage: self.stage_name(),
             handler_span: self.span,
+            handler: self.handler,
             conditions: self.conditions.clone(),
         };
         self.effects.push(Effect { kind, trace });
@@ -175,7 +188,8 @@ impl<'p> Run<'p> {
             self.metric("message_in_handoff", &[]);
             return;
         }
-        if let InboundMessage::Form { values, .. } = &inb.message {
+        if let InboundMessage::Form { form, values } = &inb.message {
+            self.emit(EffectKind::Fact(Fact::FormSubmitted { form: form.clone() }));
             for (k, v) in values {
                 self.set_field(k, v.clone());
             }
@@ -254,12 +268,13 @@ impl<'p> Run<'p> {
                     call_id: waiting,
                     handler,
                     fallback,
+                    webhook,
                     ..
                 }) = self.s.card.as_ref().and_then(|c| c.suspended.clone())
                     && waiting == call_id
                 {
                     self.clear_suspension();
-                    self.call_failed(handler, fallback, "timeout");
+                    self.call_failed(handler, fallback, &webhook, "timeout");
                     self.replay_held();
                 }
             }
@@ -294,11 +309,22 @@ impl<'p> Run<'p> {
         match a {
             AgentAction::Reply { agent, text } => {
                 self.history(Who::Agent, text.clone());
-                self.send(OutMessage::Text { body: text.clone() }, false);
-                if let Some(card) = self.s.card.as_mut()
-                    && card.agent.is_none()
-                {
-                    card.agent = Some(agent.clone());
+                let sent = self.send(OutMessage::Text { body: text.clone() }, false);
+                let now = self.now;
+                let mut first = false;
+                if let Some(card) = self.s.card.as_mut() {
+                    if card.agent.is_none() {
+                        card.agent = Some(agent.clone());
+                    }
+                    if sent && card.first_reply_at.is_none() {
+                        card.first_reply_at = Some(now);
+                        first = true;
+                    }
+                }
+                if first {
+                    self.emit(EffectKind::Fact(Fact::FirstHumanReply {
+                        agent: agent.clone(),
+                    }));
                 }
             }
             AgentAction::Resolve { reason } => {
@@ -344,6 +370,7 @@ impl<'p> Run<'p> {
             resume,
             fallback,
             save,
+            webhook,
         }) = self.s.card.as_ref().and_then(|c| c.suspended.clone())
         else {
             return;
@@ -359,6 +386,7 @@ impl<'p> Run<'p> {
         match result {
             WebhookResult::Ok { body } => {
                 self.set_handler_trace(handler, vec![("call".into(), "answered".into())]);
+                self.emit(EffectKind::Fact(Fact::CallAnswered { webhook }));
                 for name in &save {
                     if let Some(v) = body.get(name) {
                         self.set_field(name, Value::from_json(v));
@@ -367,9 +395,51 @@ impl<'p> Run<'p> {
                 let next = self.exec(handler, resume);
                 self.drive(next);
             }
-            WebhookResult::Failed { reason } => self.call_failed(handler, fallback, reason),
+            WebhookResult::Failed { reason } => {
+                self.call_failed(handler, fallback, &webhook, reason)
+            }
         }
         self.replay_held();
+    }
+
+    /// A refused form submission: recorded on the card, and answered with the `invalid`
+    /// messages of the failing fields (when they have one) while automation runs.
+    pub(super) fn form_refused(&mut self, form: &str, fields: &[String]) {
+        self.s.last_inbound = Some(self.now);
+        let Some(status) = self.s.card.as_ref().map(|c| c.status) else {
+            return;
+        };
+        self.history(
+            Who::Customer,
+            format!("[form] {form} refused: {}", fields.join(", ")),
+        );
+        self.emit(EffectKind::Fact(Fact::FormRefused {
+            form: form.to_string(),
+            fields: fields.to_vec(),
+        }));
+        self.quiet_reset = true;
+        if status != CardStatus::Open {
+            return;
+        }
+        let p = self.p;
+        let mut lines: Vec<String> = Vec::new();
+        for name in fields {
+            let Some(msg) = p.fields.get(name).and_then(|s| s.invalid.as_ref()) else {
+                continue;
+            };
+            let text = self.interp(msg);
+            if !text.trim().is_empty() && !lines.contains(&text) {
+                lines.push(text);
+            }
+        }
+        if !lines.is_empty() {
+            self.send(
+                OutMessage::Text {
+                    body: lines.join("\n"),
+                },
+                true,
+            );
+        }
     }
 
     /// Messages held while a `call` waited, handled now in arrival order.
@@ -396,10 +466,15 @@ impl<'p> Run<'p> {
         &mut self,
         handler: HandlerRef,
         fallback: Option<usize>,
+        webhook: &str,
         reason: &str,
     ) {
         self.set_handler_trace(handler, vec![("call".into(), format!("failed: {reason}"))]);
         self.metric("call_failed", &[("reason", reason)]);
+        self.emit(EffectKind::Fact(Fact::CallFailed {
+            webhook: webhook.to_string(),
+            reason: reason.to_string(),
+        }));
         match fallback {
             Some(pc) => {
                 let next = self.exec(handler, pc);
@@ -454,6 +529,7 @@ pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Ti
         conditions: Vec::new(),
         effects: Vec::new(),
         span: Span::default(),
+        handler: None,
         steps: 0,
         quiet_reset: false,
         in_silence_handler: false,

@@ -97,6 +97,9 @@ pub struct Card {
     pub suspended: Option<Suspension>,
     /// Messages that arrived while a `call` was waiting; handled after it resumes.
     pub held: Vec<Inbound>,
+    /// When a person first replied on this card (absent in states stored before it existed).
+    #[serde(default)]
+    pub first_reply_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +190,9 @@ pub enum Suspension {
         fallback: Option<usize>,
         call_id: String,
         save: Vec<String>,
+        /// The webhook called (empty in states stored before it was recorded).
+        #[serde(default)]
+        webhook: String,
     },
 }
 
@@ -230,6 +236,11 @@ pub enum Event {
         call_id: String,
         result: WebhookResult,
     },
+    /// A form submission refused by [`super::forms::check`]: these inputs broke their
+    /// field rules. The customer is told why; no handler runs.
+    FormRefused { form: String, fields: Vec<String> },
+    /// The customer reached a screen of a form (the Flow data endpoint reports it).
+    FormScreen { form: String, screen: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -391,6 +402,10 @@ pub struct Effect {
 pub struct Trace {
     pub stage: String,
     pub handler_span: crate::syntax::span::Span,
+    /// The handler whose code caused the effect, for naming it by its stable key in card
+    /// events. A position in this program: never serialised.
+    #[serde(skip)]
+    pub handler: Option<HandlerRef>,
     pub conditions: Vec<(String, String)>,
 }
 
@@ -399,6 +414,7 @@ impl Trace {
         Trace {
             stage: stage.into(),
             handler_span: Span::default(),
+            handler: None,
             conditions: Vec::new(),
         }
     }
@@ -485,6 +501,39 @@ pub enum EffectKind {
     Error {
         message: String,
     },
+    /// Something that happened which no other effect shows; card events are derived
+    /// from it (`engine::events`). Nothing to perform.
+    Fact(Fact),
+}
+
+/// A step of the conversation worth measuring that leaves no other trace in the effects.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    /// An `ask` sent its prompt and waits for the field.
+    Asked { field: String },
+    /// The answer to an `ask` validated and set the field.
+    Answered { field: String },
+    /// The answer to an `ask` did not validate; `tries_left` is 0 when the `ask` gave up.
+    AnswerRefused { field: String, tries_left: u32 },
+    /// An `otherwise` handler took the message: no specific rule did.
+    Otherwise,
+    /// No handler took the message at all.
+    Unanswered,
+    /// A form submission reached the conversation and set its fields.
+    FormSubmitted { form: String },
+    /// A form submission was refused: these inputs broke their field rules.
+    FormRefused { form: String, fields: Vec<String> },
+    /// The customer reached this screen of a form (reported by the Flow data endpoint).
+    FormScreen { form: String, screen: String },
+    /// A `call` got its answer.
+    CallAnswered { webhook: String },
+    /// A `call` failed or timed out (`reason` is `timeout` then).
+    CallFailed { webhook: String, reason: String },
+    /// A free-form message went as the window template because the 24-hour window was closed.
+    WindowFallback { template: String },
+    /// A person replied on the card for the first time.
+    FirstHumanReply { agent: String },
 }
 
 /// A message to send, fully built.

@@ -2,8 +2,10 @@
 //! drives it from `test` steps; other fronts (the REPL) can drive it step by step.
 
 use super::Problem;
+use super::sim::Sim;
 use crate::compile::expr::Lower;
 use crate::compile::{Program, Value};
+use crate::engine::events::CardEvent;
 use crate::engine::{
     self, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage, MediaType,
     OutMessage, State,
@@ -14,9 +16,6 @@ use std::collections::BTreeMap;
 
 /// The contact a test plays when it does not say.
 pub const DEFAULT_CONTACT: &str = "+1 555 0100";
-
-/// Most timers an `advance` fires; beyond this the script is looping on timers.
-const MAX_TIMERS_PER_ADVANCE: usize = 10_000;
 
 /// Monday 2026-01-05 10:00 in the program's time zone: where every test clock starts.
 pub fn start_instant(program: &Program) -> Timestamp {
@@ -31,35 +30,53 @@ pub fn start_instant(program: &Program) -> Timestamp {
 #[derive(Debug)]
 pub struct Scenario<'p> {
     program: &'p Program,
-    state: State,
-    now: Timestamp,
+    sim: Sim,
+    contact: String,
     /// Effects of the latest action step.
     last: Vec<Effect>,
+    /// Card events of the latest action step.
+    last_events: Vec<CardEvent>,
     transcript: Vec<String>,
 }
 
 impl<'p> Scenario<'p> {
     pub fn new(program: &'p Program) -> Scenario<'p> {
+        let mut sim = Sim::new(start_instant(program), "");
+        sim.set_state(DEFAULT_CONTACT, State::new(Contact::new(DEFAULT_CONTACT)));
         Scenario {
             program,
-            state: State::new(Contact::new(DEFAULT_CONTACT)),
-            now: start_instant(program),
+            sim,
+            contact: DEFAULT_CONTACT.to_string(),
             last: Vec::new(),
+            last_events: Vec::new(),
             transcript: Vec::new(),
         }
     }
 
     pub fn state(&self) -> &State {
-        &self.state
+        static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();
+        self.sim
+            .state(&self.contact)
+            .unwrap_or_else(|| EMPTY.get_or_init(|| State::new(Contact::new(DEFAULT_CONTACT))))
     }
 
     pub fn now(&self) -> Timestamp {
-        self.now
+        self.sim.now()
     }
 
     /// What the latest action step produced.
     pub fn last_effects(&self) -> &[Effect] {
         &self.last
+    }
+
+    /// The card events of the latest action step.
+    pub fn last_events(&self) -> &[CardEvent] {
+        &self.last_events
+    }
+
+    /// Every card event so far.
+    pub fn events(&self) -> &[CardEvent] {
+        self.sim.events()
     }
 
     /// Everything so far, one line per event or visible effect.
@@ -78,50 +95,69 @@ impl<'p> Scenario<'p> {
                 .map(|n| format!(" named {n:?}"))
                 .unwrap_or_default()
         ));
-        self.state = State::new(contact);
+        self.contact = contact.phone.clone();
+        self.sim.set_state(&self.contact, State::new(contact));
         self.last.clear();
+        self.last_events.clear();
     }
 
     /// Delivers one event now and records what it did.
     pub fn event(&mut self, ev: Event) -> &[Effect] {
         self.last.clear();
-        self.deliver(ev);
+        self.last_events.clear();
+        let contact = self.contact.clone();
+        let step = self.sim.deliver(self.program, &contact, &ev);
+        self.record(step.effects, step.events);
         &self.last
     }
 
-    fn deliver(&mut self, ev: Event) {
-        let out = engine::step(self.program, &self.state, &ev, self.now);
-        self.state = out.state;
-        for e in &out.effects {
+    fn record(&mut self, effects: Vec<Effect>, events: Vec<CardEvent>) {
+        for e in &effects {
             if let Some(line) = describe(e) {
                 self.transcript.push(line);
             }
         }
-        self.last.extend(out.effects);
+        self.last.extend(effects);
+        self.last_events.extend(events);
     }
 
     /// Moves the clock forward, firing due timers in order, each at its instant.
     pub fn advance(&mut self, seconds: i64) {
         self.last.clear();
-        let target = self
-            .now
+        self.last_events.clear();
+        let now = self.sim.now();
+        let target = now
             .checked_add(SignedDuration::from_secs(seconds))
-            .unwrap_or(self.now);
-        for _ in 0..MAX_TIMERS_PER_ADVANCE {
-            let due = self
-                .state
-                .timers
-                .iter()
-                .filter(|(_, t)| t.at <= target)
-                .min_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
-                .map(|(id, t)| (id.clone(), t.at));
-            let Some((id, at)) = due else { break };
-            if at > self.now {
-                self.now = at;
-            }
-            self.deliver(Event::Timer { id });
+            .unwrap_or(now);
+        let mut steps = Vec::new();
+        self.sim
+            .advance_to(self.program, target, |_, step| steps.push(step.clone()));
+        for step in steps {
+            self.record(step.effects, step.events);
         }
-        self.now = target;
+    }
+
+    /// A form submission as the client sends it, through the one check of the script's
+    /// rules ([`engine::forms::check`]): accepted values reach the handlers, a refusal
+    /// is an [`Event::FormRefused`].
+    pub fn submit(&mut self, form: &str, values: &BTreeMap<String, Value>) {
+        let today = self.program.timezone.to_datetime(self.now()).date();
+        let raw = engine::forms::as_submitted(values);
+        let ev = match engine::forms::check(self.program, form, &raw, today) {
+            Ok(values) => inbound(InboundMessage::Form {
+                form: form.to_string(),
+                values,
+            }),
+            Err(engine::forms::Refused::Invalid(fields)) => Event::FormRefused {
+                form: form.to_string(),
+                fields,
+            },
+            Err(engine::forms::Refused::UnknownForm) => Event::FormRefused {
+                form: form.to_string(),
+                fields: Vec::new(),
+            },
+        };
+        self.event(ev);
     }
 
     /// Runs one test step; an expectation that does not hold is an `Err`.
@@ -168,10 +204,7 @@ impl<'p> Scenario<'p> {
                     map.insert(e.key.name.clone(), self.value_of(&e.value));
                 }
                 self.transcript.push(format!("> submit {}", form.name));
-                self.event(inbound(InboundMessage::Form {
-                    form: form.name.clone(),
-                    values: map,
-                }));
+                self.submit(&form.name, &map);
             }
             StepKind::Advance(d) => {
                 let secs = i64::try_from(d.seconds).unwrap_or(i64::MAX);
@@ -190,7 +223,7 @@ impl<'p> Scenario<'p> {
         let lower = Lower {
             hours: &self.program.hours_ids,
         };
-        engine::evaluate(self.program, &self.state, &lower.expr(e), self.now)
+        engine::evaluate(self.program, self.state(), &lower.expr(e), self.now())
     }
 
     fn sent(&self) -> impl Iterator<Item = &OutMessage> {
@@ -210,7 +243,7 @@ impl<'p> Scenario<'p> {
     }
 
     fn expect(&self, e: &Expectation) -> Result<(), Problem> {
-        let card = self.state.current_card();
+        let card = self.state().current_card();
         let fail = |expected: String, got: Option<String>| Err(Problem { expected, got });
         match e {
             Expectation::Stage(id) => {
@@ -320,9 +353,14 @@ impl<'p> Scenario<'p> {
                 }
             }
             Expectation::Tagged(t) => {
-                if !self.state.contact.tags.contains(&t.value) {
-                    let tags: Vec<&str> =
-                        self.state.contact.tags.iter().map(String::as_str).collect();
+                if !self.state().contact.tags.contains(&t.value) {
+                    let tags: Vec<&str> = self
+                        .state()
+                        .contact
+                        .tags
+                        .iter()
+                        .map(String::as_str)
+                        .collect();
                     return fail(
                         format!("expected the contact tagged {:?}", t.value),
                         Some(if tags.is_empty() {
@@ -334,18 +372,18 @@ impl<'p> Scenario<'p> {
                 }
             }
             Expectation::Handoff => {
-                let got = self.state.card.as_ref().map(|c| c.status);
+                let got = self.state().card.as_ref().map(|c| c.status);
                 if got != Some(CardStatus::Handoff) {
                     return fail(
                         "expected the conversation handed off to a person".into(),
-                        Some(status_of(&self.state)),
+                        Some(status_of(self.state())),
                     );
                 }
             }
             Expectation::Closed(reason) => {
-                let closed = self.state.card.is_none() && self.state.last_closed.is_some();
+                let closed = self.state().card.is_none() && self.state().last_closed.is_some();
                 let got_reason = self
-                    .state
+                    .state()
                     .last_closed
                     .as_ref()
                     .and_then(|c| c.close_reason.clone());
@@ -364,7 +402,7 @@ impl<'p> Scenario<'p> {
                             got_reason.map_or("(no reason)".into(), |r| format!("{r:?}"))
                         )
                     } else {
-                        status_of(&self.state)
+                        status_of(self.state())
                     };
                     return fail(expected, Some(got));
                 }
@@ -389,7 +427,7 @@ impl<'p> Scenario<'p> {
                 names.push(id.name.clone());
             }
         });
-        let fields = self.state.current_card().map(|c| &c.fields);
+        let fields = self.state().current_card().map(|c| &c.fields);
         let shown: Vec<String> = names
             .iter()
             .map(|n| match fields.and_then(|f| f.get(n)) {
