@@ -8,7 +8,7 @@
 
 use super::Cx;
 use super::symbols::{DeclKind, Symbols};
-use super::types::{ROOTS, properties};
+use super::types::{is_root, properties};
 use super::walk::{self, Owner};
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::syntax::ast::{
@@ -495,7 +495,7 @@ impl<'a> Resolver<'a> {
             ExprKind::HasTag { subject, .. } => {
                 // `card has tag` is a type error, reported once by the types pass.
                 let bare_root = matches!(&subject.kind, ExprKind::Path(p)
-                    if p.len() == 1 && p.first().is_some_and(|i| ROOTS.contains(&i.name.as_str())));
+                    if p.len() == 1 && p.first().is_some_and(|i| is_root(&i.name)));
                 if !bare_root {
                     self.expr(subject);
                 }
@@ -512,7 +512,7 @@ impl<'a> Resolver<'a> {
     fn path(&mut self, path: &[Ident]) {
         let Some(first) = path.first() else { return };
         let root = first.name.as_str();
-        if !ROOTS.contains(&root) {
+        if !is_root(root) {
             if self.resolve(DeclKind::Field, first)
                 && let Some(extra) = path.get(1)
             {

@@ -12,6 +12,7 @@ use crate::syntax::ast::{
     ActionKind, BinOp, Expectation, Expr, ExprKind, FieldKind, Item, StepKind, UnOp,
 };
 use crate::syntax::span::Span;
+use crate::syntax::vocab::{self, PropKind};
 
 /// The type of an expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,33 +111,15 @@ pub(crate) fn field_ty(name: &str, kind: &FieldKind, decl: Span) -> Ty {
     }
 }
 
-/// The built-in objects a path may start with.
-pub(crate) const ROOTS: &[&str] = &["contact", "card", "message"];
+/// True when a path starts with one of the built-in objects (`contact`, `card`,
+/// `message`).
+pub(crate) fn is_root(name: &str) -> bool {
+    vocab::ROOTS.iter().any(|(r, _)| *r == name)
+}
 
-/// The properties of a built-in object, for messages and "did you mean".
-pub(crate) fn properties(root: &str) -> &'static [&'static str] {
-    match root {
-        "contact" => &[
-            "phone",
-            "name",
-            "country",
-            "tags",
-            "new",
-            "returning",
-            "attr",
-        ],
-        "card" => &[
-            "stage",
-            "team",
-            "agent",
-            "priority",
-            "status",
-            "close_reason",
-            "opened_at",
-        ],
-        "message" => &["text", "type"],
-        _ => &[],
-    }
+/// The names of the properties of a built-in object, for messages and "did you mean".
+pub(crate) fn properties(root: &str) -> Vec<&'static str> {
+    vocab::properties(root).map(|p| p.name).collect()
 }
 
 /// The type of `root.prop` (`contact.attr` aside, whose sub-properties are all text).
@@ -148,23 +131,21 @@ pub(crate) fn property_ty(root: &str, prop: &str, syms: &Symbols) -> Option<Ty> 
             decl: None,
         })
     };
-    Some(match (root, prop) {
-        ("contact", "phone" | "name" | "country" | "attr") => Ty::Text,
-        ("contact", "tags") => Ty::List(Box::new(Ty::Text)),
-        ("contact", "new" | "returning") => Ty::Bool,
-        ("card", "stage") => names("the stages of this flow", &syms.stages),
-        ("card", "team") => names("the teams of this flow", &syms.teams),
-        ("card", "priority") => Ty::OneOf(Options {
+    Some(match vocab::property(root, prop)?.kind {
+        PropKind::Text | PropKind::Attributes => Ty::Text,
+        PropKind::Tags => Ty::List(Box::new(Ty::Text)),
+        PropKind::Bool => Ty::Bool,
+        PropKind::Moment => Ty::Time,
+        PropKind::Stage => names("the stages of this flow", &syms.stages),
+        PropKind::Team => names("the teams of this flow", &syms.teams),
+        PropKind::Priority => Ty::OneOf(Options {
             what: "the priority levels".into(),
-            values: ["low", "normal", "high", "urgent"]
-                .map(String::from)
-                .to_vec(),
+            values: vocab::PRIORITIES
+                .iter()
+                .map(|(_, w)| (*w).to_string())
+                .collect(),
             decl: None,
         }),
-        ("card", "agent" | "status" | "close_reason") => Ty::Text,
-        ("card", "opened_at") => Ty::Time,
-        ("message", "text" | "type") => Ty::Text,
-        _ => return None,
     })
 }
 
@@ -173,7 +154,7 @@ pub(crate) fn path_ty(path: &[crate::syntax::ast::Ident], syms: &Symbols) -> Ty 
     let Some(first) = path.first() else {
         return Ty::Unknown;
     };
-    if ROOTS.contains(&first.name.as_str()) {
+    if is_root(&first.name) {
         return match path {
             [_, prop] => property_ty(&first.name, &prop.name, syms).unwrap_or(Ty::Unknown),
             [root, attr, _] if root.name == "contact" && attr.name == "attr" => Ty::Text,

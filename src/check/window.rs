@@ -30,14 +30,14 @@ pub(crate) fn duration(seconds: u64) -> String {
     if seconds == 0 {
         return "0s".into();
     }
-    let units: &[(&str, u64)] = if seconds % 86_400 == 0 {
-        &[("w", 604_800), ("d", 86_400)]
-    } else {
-        &[("h", 3_600), ("m", 60), ("s", 1)]
-    };
+    // Whole days keep the units from days up; anything else the units from hours down.
+    let whole_days = seconds % 86_400 == 0;
+    let units = crate::syntax::vocab::DURATION_UNITS
+        .iter()
+        .filter(|(_, size, _)| (*size >= 86_400) == whole_days);
     let mut out = String::new();
     let mut rest = seconds;
-    for &(unit, size) in units {
+    for &(unit, size, _) in units {
         let n = rest / size;
         if n > 0 {
             out.push_str(&format!("{n}{unit}"));

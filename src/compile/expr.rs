@@ -280,3 +280,32 @@ pub fn show(e: &ast::Expr) -> String {
         ExprKind::Matches { expr, regex } => format!("{} matches /{}/", show(expr), regex.source),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::span::Span;
+    use crate::syntax::vocab;
+
+    fn ids(names: &[&str]) -> Vec<ast::Ident> {
+        names
+            .iter()
+            .map(|n| ast::Ident {
+                name: (*n).to_string(),
+                span: Span::default(),
+            })
+            .collect()
+    }
+
+    /// A property added to the vocabulary must be given a meaning here too.
+    #[test]
+    fn every_property_of_the_vocabulary_reads_something() {
+        for p in vocab::PROPERTIES {
+            let path = match p.kind {
+                vocab::PropKind::Attributes => path(&ids(&[p.root, p.name, "plan"])),
+                _ => path(&ids(&[p.root, p.name])),
+            };
+            assert_ne!(path, Path::Unknown, "{}.{} reads nothing", p.root, p.name);
+        }
+    }
+}

@@ -40,7 +40,14 @@ impl Lowerer<'_> {
             trigger,
             guard: h.guard.as_ref().map(|g| self.lower.expr(g)),
             entry,
+            code_end: self.code.len(),
             span: h.span,
+            // Named once the whole program is lowered (`identity`).
+            key: super::HandlerKey {
+                stage: None,
+                trigger: String::new(),
+            },
+            fingerprint: String::new(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod expr;
 pub mod fold;
 pub mod forms;
+pub mod identity;
 mod lower;
 pub mod value;
 
@@ -21,6 +22,7 @@ use crate::syntax::span::Span;
 pub use ast::{MediaKind, Priority};
 pub use expr::{Expr, Interp, InterpPart, Path};
 pub use fold::{KeywordMatcher, fold};
+pub use identity::HandlerKey;
 use regex::Regex;
 use std::collections::BTreeMap;
 pub use value::Value;
@@ -61,6 +63,8 @@ pub struct Program {
     pub anywhere: Vec<Handler>,
     pub anywhere_keywords: KeywordMatcher,
     pub anywhere_index: HandlerIndex,
+    /// Every handler by its stable key (what persisted data names handlers by).
+    pub handler_keys: BTreeMap<HandlerKey, HandlerRef>,
     /// All instructions; a handler's code starts at [`Handler::entry`].
     pub code: Vec<Instr>,
     pub fields: BTreeMap<String, FieldSpec>,
@@ -119,7 +123,13 @@ pub struct Handler {
     pub guard: Option<Expr>,
     /// Index of the first instruction in [`Program::code`].
     pub entry: usize,
+    /// One past the handler's last instruction (its out-of-line `else` blocks included).
+    pub code_end: usize,
     pub span: Span,
+    /// The handler's stable name (`identity`), unique in the program.
+    pub key: HandlerKey,
+    /// A hash of the handler's own compiled code; it changes exactly when that code does.
+    pub fingerprint: String,
 }
 
 /// A trigger with its words folded and its regex compiled.
@@ -326,6 +336,28 @@ impl Program {
             HandlerRef::Stage(s, i) => self.stages.get(s).and_then(|st| st.handlers.get(i)),
         }
     }
+
+    /// The handler with this stable key, if the program has one.
+    pub fn handler_by_key(&self, key: &HandlerKey) -> Option<(HandlerRef, &Handler)> {
+        let r = *self.handler_keys.get(key)?;
+        Some((r, self.handler(r)?))
+    }
+
+    /// Every handler with where it lives, `anywhere` first, then stage by stage.
+    pub fn handlers(&self) -> impl Iterator<Item = (HandlerRef, &Handler)> {
+        let anywhere = self
+            .anywhere
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (HandlerRef::Anywhere(i), h));
+        let staged = self.stages.iter().enumerate().flat_map(|(s, st)| {
+            st.handlers
+                .iter()
+                .enumerate()
+                .map(move |(i, h)| (HandlerRef::Stage(s, i), h))
+        });
+        anywhere.chain(staged)
+    }
 }
 
 /// Compiles a checked file. Names that do not resolve are skipped.
@@ -343,6 +375,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         anywhere: Vec::new(),
         anywhere_keywords: KeywordMatcher::default(),
         anywhere_index: HandlerIndex::default(),
+        handler_keys: BTreeMap::new(),
         code: Vec::new(),
         fields: BTreeMap::new(),
         teams: BTreeMap::new(),
@@ -580,7 +613,35 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
         stage.index = HandlerIndex::new(&hs);
         stage.handlers = hs;
     }
+    name_handlers(&mut p);
     p
+}
+
+/// Gives every handler its stable key and fingerprint, and indexes them by key.
+fn name_handlers(p: &mut Program) {
+    let mut anywhere = std::mem::take(&mut p.anywhere);
+    identity::assign_keys(p, None, &mut anywhere);
+    for h in &mut anywhere {
+        h.fingerprint = identity::fingerprint(p, h);
+    }
+    p.anywhere = anywhere;
+    for sid in 0..p.stages.len() {
+        let Some(stage) = p.stages.get_mut(sid) else {
+            continue;
+        };
+        let name = stage.name.clone();
+        let mut hs = std::mem::take(&mut stage.handlers);
+        identity::assign_keys(p, Some(&name), &mut hs);
+        for h in &mut hs {
+            h.fingerprint = identity::fingerprint(p, h);
+        }
+        if let Some(stage) = p.stages.get_mut(sid) {
+            stage.handlers = hs;
+        }
+    }
+    let keys: Vec<(HandlerKey, HandlerRef)> =
+        p.handlers().map(|(r, h)| (h.key.clone(), r)).collect();
+    p.handler_keys = keys.into_iter().collect();
 }
 
 pub(crate) fn secs(s: u64) -> i64 {

@@ -106,13 +106,7 @@ pub fn show_duration(seconds: i64) -> String {
     if seconds < 0 {
         out.push('-');
     }
-    for (unit, len) in [
-        ("w", 604_800u64),
-        ("d", 86_400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ] {
+    for &(unit, len, _) in crate::syntax::vocab::DURATION_UNITS {
         if rest >= len {
             out.push_str(&format!("{}{unit}", rest / len));
             rest %= len;

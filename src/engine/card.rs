@@ -102,7 +102,7 @@ impl Run<'_> {
             let trace = Trace {
                 stage: stage.name.clone(),
                 handler_span: h.span,
-                handler: Some(r),
+                handler: Some(h.key.clone()),
                 conditions: Vec::new(),
             };
             self.effects.push(Effect {
@@ -173,7 +173,7 @@ impl Run<'_> {
             trace: Trace {
                 stage,
                 handler_span: self.span,
-                handler: self.handler,
+                handler: self.handler.clone(),
                 conditions: self.conditions.clone(),
             },
         });

@@ -164,8 +164,9 @@ impl Run<'_> {
     }
 
     pub(super) fn set_handler_trace(&mut self, r: HandlerRef, conds: Vec<(String, String)>) {
-        self.span = self.p.handler(r).map_or(Span::default(), |h| h.span);
-        self.handler = Some(r);
+        let h = self.p.handler(r);
+        self.span = h.map_or(Span::default(), |h| h.span);
+        self.handler = h.map(|h| h.key.clone());
         self.conditions = conds;
     }
 

@@ -11,7 +11,7 @@
 
 use super::state::*;
 use super::{Outcome, hours};
-use crate::compile::{HandlerRef, Program, Trigger};
+use crate::compile::{HandlerKey, HandlerRef, Program};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -72,17 +72,9 @@ pub enum TimerCause {
     CallTimeout { webhook: String },
 }
 
-/// A rule of the script, named by its stable key: the same handler keeps its key across
-/// edits of other handlers, so events of different script versions can be compared.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RuleKey(pub String);
-
-impl std::fmt::Display for RuleKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A rule of the script, by its stable key: the same handler keeps its key across edits
+/// of other handlers, so events of different script versions can be compared.
+pub type RuleKey = HandlerKey;
 
 /// A duration in wall-clock time and in business hours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,62 +302,6 @@ impl CardEvent {
     }
 }
 
-/// The stable key of a handler: its table (a stage's name, or `anywhere`), its trigger,
-/// and an ordinal only when an earlier handler of the same table has the same trigger.
-pub fn rule_key(program: &Program, r: HandlerRef) -> RuleKey {
-    let (table, handlers) = match r {
-        HandlerRef::Anywhere(_) => ("anywhere", program.anywhere.as_slice()),
-        HandlerRef::Stage(s, _) => match program.stages.get(s) {
-            Some(st) => (st.name.as_str(), st.handlers.as_slice()),
-            None => ("?", &[][..]),
-        },
-    };
-    let index = match r {
-        HandlerRef::Anywhere(i) | HandlerRef::Stage(_, i) => i,
-    };
-    let Some(h) = handlers.get(index) else {
-        return RuleKey(format!("{table}/?"));
-    };
-    let text = trigger_text(&h.trigger);
-    let same = handlers
-        .iter()
-        .take(index)
-        .filter(|o| trigger_text(&o.trigger) == text)
-        .count();
-    if same == 0 {
-        RuleKey(format!("{table}/{text}"))
-    } else {
-        RuleKey(format!("{table}/{text}#{}", same + 1))
-    }
-}
-
-fn trigger_text(t: &Trigger) -> String {
-    let words = |ws: &[String]| {
-        ws.iter()
-            .map(|w| format!("{w:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let dur = |d: i64| crate::compile::value::show_duration(d);
-    match t {
-        Trigger::Enter => "on enter".into(),
-        Trigger::Message => "on message".into(),
-        Trigger::Keyword(ws) => format!("on keyword {}", words(ws)),
-        Trigger::Regex(re) => format!(
-            "on regex /{}/",
-            re.as_ref().map(|r| r.as_str()).unwrap_or_default()
-        ),
-        Trigger::Button(ws) => format!("on button {}", words(ws)),
-        Trigger::Choice(ws) => format!("on choice {}", words(ws)),
-        Trigger::Media(m) => format!("on {}", m.as_str()),
-        Trigger::FormSubmitted(f) => format!("on form {f} submitted"),
-        Trigger::When => "when".into(),
-        Trigger::Silence(d) => format!("after {} silence", dur(*d)),
-        Trigger::InStage(d) => format!("after {} in stage", dur(*d)),
-        Trigger::Otherwise => "otherwise".into(),
-    }
-}
-
 /// What the walk over a step's effects knows about the card at each effect.
 struct Cursor {
     id: u64,
@@ -397,7 +333,7 @@ pub fn derive(
     });
     let mut events = Vec::new();
     for e in &out.effects {
-        let rule = e.trace.handler.map(|r| rule_key(program, r));
+        let rule = e.trace.handler.clone();
         let mut push = |cur: &Cursor, stage: &str, what: What| {
             events.push(CardEvent {
                 v: CARD_EVENT_VERSION,
@@ -591,6 +527,17 @@ fn origin_of(program: &Program, before: &State, event: &Event) -> Origin {
         },
         Event::Status { .. } => Origin::Channel,
     }
+}
+
+/// The stable key of a handler of the program.
+fn rule_key(program: &Program, r: HandlerRef) -> RuleKey {
+    program
+        .handler(r)
+        .map(|h| h.key.clone())
+        .unwrap_or(HandlerKey {
+            stage: None,
+            trigger: "?".into(),
+        })
 }
 
 fn waiting_webhook(s: &State) -> String {

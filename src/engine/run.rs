@@ -18,8 +18,8 @@ pub(super) struct Run<'p> {
     pub(super) conditions: Vec<(String, String)>,
     pub(super) effects: Vec<Effect>,
     pub(super) span: Span,
-    /// The running handler, named in every effect's trace.
-    pub(super) handler: Option<HandlerRef>,
+    /// The stable key of the running handler, for traces.
+    pub(super) handler: Option<crate::compile::HandlerKey>,
     pub(super) steps: u32,
     /// A message went either way: silence timers restart at the end of the step.
     pub(super) quiet_reset: bool,
@@ -101,7 +101,7 @@ impl<'p> Run<'p> {
         let trace = Trace {
             stage: self.stage_name(),
             handler_span: self.span,
-            handler: self.handler,
+            handler: self.handler.clone(),
             conditions: self.conditions.clone(),
         };
         self.effects.push(Effect { kind, trace });

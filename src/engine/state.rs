@@ -402,10 +402,8 @@ pub struct Effect {
 pub struct Trace {
     pub stage: String,
     pub handler_span: crate::syntax::span::Span,
-    /// The handler whose code caused the effect, for naming it by its stable key in card
-    /// events. A position in this program: never serialised.
-    #[serde(skip)]
-    pub handler: Option<HandlerRef>,
+    /// The handler's stable name; `None` when no handler caused the effect.
+    pub handler: Option<crate::compile::HandlerKey>,
     pub conditions: Vec<(String, String)>,
 }
 

@@ -3,11 +3,12 @@
 //! results for one document; none checks anything itself.
 
 use super::server::{State, View};
-use super::{docs, tokens};
+use super::tokens;
 use crate::check::DeclKind;
 use crate::check::refs::{Occurrence, Role};
 use crate::diag::{self, codes};
 use crate::syntax::ast::{self, Item};
+use crate::syntax::vocab;
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
     CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse,
@@ -43,7 +44,7 @@ pub(super) fn hover(state: &State, p: HoverParams) -> Result<Option<Hover>, Stri
         let Some((word, range)) = word_at(view.text(), offset) else {
             return Ok(None);
         };
-        match docs::keyword(word) {
+        match vocab::doc(word) {
             Some(doc) => (doc.to_owned(), range),
             None => return Ok(None),
         }
@@ -345,11 +346,14 @@ fn context(before: &str) -> (Context, Vec<String>) {
 }
 
 fn snippet(label: &str, insert: &str, kind: CompletionItemKind) -> CompletionItem {
+    // The media choice lists every kind of the vocabulary.
+    let media: Vec<&str> = vocab::MEDIA.iter().map(|(_, w, _)| *w).collect();
+    let insert = insert.replace("MEDIA", &media.join(","));
     CompletionItem {
         label: label.to_owned(),
         kind: Some(kind),
-        detail: docs::keyword(label.split_whitespace().next().unwrap_or(label)).map(str::to_owned),
-        insert_text: Some(insert.to_owned()),
+        detail: vocab::doc(label.split_whitespace().next().unwrap_or(label)).map(str::to_owned),
+        insert_text: Some(insert),
         insert_text_format: Some(InsertTextFormat::SNIPPET),
         ..CompletionItem::default()
     }
@@ -396,10 +400,7 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("on regex", "on regex /${1:pattern}/ {\n  $0\n}"),
     ("on button", "on button \"${1:Title}\" {\n  $0\n}"),
     ("on choice", "on choice \"${1:Row}\" {\n  $0\n}"),
-    (
-        "on media",
-        "on ${1|image,video,audio,document,sticker,location,contacts,media|} {\n  $0\n}",
-    ),
+    ("on media", "on ${1|MEDIA|} {\n  $0\n}"),
     (
         "on form submitted",
         "on form ${1:name} submitted {\n  $0\n}",
@@ -465,26 +466,6 @@ const FLOW_SETTINGS: &[(&str, &str)] = &[
     ("budget", "budget ${1:200}"),
 ];
 
-const CONTACT_PROPS: &[&str] = &[
-    "phone",
-    "name",
-    "country",
-    "tags",
-    "new",
-    "returning",
-    "attr",
-];
-const CARD_PROPS: &[&str] = &[
-    "stage",
-    "team",
-    "agent",
-    "priority",
-    "status",
-    "close_reason",
-    "opened_at",
-];
-const MESSAGE_PROPS: &[&str] = &["text", "type"];
-
 pub(super) fn completion(
     state: &State,
     p: CompletionParams,
@@ -504,16 +485,12 @@ pub(super) fn completion(
         .rev()
         .collect();
     if let Some((head, _)) = tail.rsplit_once('.') {
-        let props: &[&str] = match head {
-            "contact" => CONTACT_PROPS,
-            "card" => CARD_PROPS,
-            "message" => MESSAGE_PROPS,
-            _ => &[],
-        };
         return Ok(Some(CompletionResponse::Array(
-            props
-                .iter()
-                .map(|p| item(p, CompletionItemKind::PROPERTY))
+            vocab::properties(head)
+                .map(|p| CompletionItem {
+                    detail: Some(p.doc.to_owned()),
+                    ..item(p.name, CompletionItemKind::PROPERTY)
+                })
                 .collect(),
         )));
     }
@@ -550,9 +527,9 @@ pub(super) fn completion(
         }
         (_, "ask" | "set" | "save") => Some(names(DeclKind::Field, CompletionItemKind::FIELD)),
         (_, "priority") => Some(
-            ["low", "normal", "high", "urgent"]
+            vocab::PRIORITIES
                 .iter()
-                .map(|w| item(w, CompletionItemKind::ENUM_MEMBER))
+                .map(|(_, w)| item(w, CompletionItemKind::ENUM_MEMBER))
                 .collect(),
         ),
         _ => None,
@@ -566,12 +543,11 @@ pub(super) fn completion(
     let mut items = match ctx {
         Context::Top => snippets(TOP, CompletionItemKind::KEYWORD),
         Context::Flow => snippets(FLOW_SETTINGS, CompletionItemKind::KEYWORD),
-        Context::Hours => [
-            "timezone", "closed", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
-        ]
-        .iter()
-        .map(|w| item(w, CompletionItemKind::KEYWORD))
-        .collect(),
+        Context::Hours => ["timezone", "closed"]
+            .into_iter()
+            .chain(vocab::WEEKDAYS.iter().map(|(_, w)| *w))
+            .map(|w| item(w, CompletionItemKind::KEYWORD))
+            .collect(),
         Context::Team => ["agents", "hours"]
             .iter()
             .map(|w| item(w, CompletionItemKind::KEYWORD))
@@ -610,7 +586,7 @@ fn item(label: &str, kind: CompletionItemKind) -> CompletionItem {
     CompletionItem {
         label: label.to_owned(),
         kind: Some(kind),
-        detail: docs::keyword(label).map(str::to_owned),
+        detail: vocab::doc(label).map(str::to_owned),
         ..CompletionItem::default()
     }
 }

@@ -7,7 +7,6 @@
 //! that converts between byte offsets and UTF-16 positions.
 
 mod convert;
-mod docs;
 mod features;
 mod line_index;
 mod server;

@@ -15,6 +15,7 @@ use crate::engine::{self, Contact, Effect, EffectKind, Event, Inbound, InboundMe
 use crate::session::Session;
 use crate::syntax::ast;
 use crate::syntax::span::FileId;
+use crate::syntax::vocab;
 use crate::testrun;
 use crate::testrun::sim::{Sim, Step};
 use jiff::{SignedDuration, Timestamp};
@@ -35,25 +36,17 @@ pub struct Vocabulary {
     pub forms: BTreeMap<String, Vec<String>>,
 }
 
-/// Paths every expression may read.
-const PATHS: &[&str] = &[
-    "contact.phone",
-    "contact.name",
-    "contact.country",
-    "contact.tags",
-    "contact.new",
-    "contact.returning",
-    "contact.attr.",
-    "card.stage",
-    "card.team",
-    "card.agent",
-    "card.priority",
-    "card.status",
-    "card.close_reason",
-    "card.opened_at",
-    "message.text",
-    "message.type",
-];
+/// Paths every expression may read, from the vocabulary (`contact.attr.` is completed up
+/// to the attribute name).
+static PATHS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    vocab::PROPERTIES
+        .iter()
+        .map(|p| match p.kind {
+            vocab::PropKind::Attributes => format!("{}.{}.", p.root, p.name),
+            _ => format!("{}.{}", p.root, p.name),
+        })
+        .collect()
+});
 
 impl Vocabulary {
     /// Words for an expression: names, paths and keywords.
@@ -62,8 +55,8 @@ impl Vocabulary {
             self.names
                 .iter()
                 .map(String::as_str)
-                .chain(PATHS.iter().copied())
-                .chain(crate::syntax::lexer::KEYWORDS.iter().copied()),
+                .chain(PATHS.iter().map(|p| -> &str { p }))
+                .chain(vocab::all_words().map(|w| -> &str { w })),
         )
     }
 
@@ -336,7 +329,7 @@ impl ReplCore {
                 }),
                 None => format!(
                     "error: unknown message kind `{kind}`; expected one of {}\n",
-                    super::front::MEDIA.join(", ")
+                    super::front::media_words().join(", ")
                 ),
             },
             Command::Submit { form, values } => self.submit(&form, &values),

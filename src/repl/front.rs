@@ -6,6 +6,7 @@ use super::command::{self, COMMANDS};
 use super::core::{ReplCore, Vocabulary};
 use super::input::{self, InputKind};
 use crate::syntax::lexer::{self, TokenKind};
+use crate::syntax::vocab;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -123,7 +124,7 @@ pub fn complete(vocab: &Vocabulary, line: &str, pos: usize) -> (usize, Vec<Pair>
             "help" => filter(arg_start, &mut COMMANDS.iter().map(|c| c.name)),
             "tap" => filter(arg_start, &mut vocab.buttons.iter().map(String::as_str)),
             "choose" => filter(arg_start, &mut vocab.rows.iter().map(String::as_str)),
-            "send" => filter(arg_start, &mut MEDIA.iter().copied()),
+            "send" => filter(arg_start, &mut media_words().into_iter()),
             "trace" => filter(arg_start, &mut ["on", "off"].into_iter()),
             "reload" => filter(arg_start, &mut ["keep", "reset"].into_iter()),
             "contact" if !args.trim_start().contains(char::is_whitespace) => filter(
@@ -175,10 +176,14 @@ fn trailing_word(text: &str) -> &str {
     text.get(start..).unwrap_or("")
 }
 
-/// Kinds of non-text messages `:send` knows.
-pub const MEDIA: &[&str] = &[
-    "image", "video", "audio", "document", "sticker", "location", "contacts",
-];
+/// Kinds of non-text messages `:send` knows: every media kind but `media` itself.
+pub fn media_words() -> Vec<&'static str> {
+    vocab::MEDIA
+        .iter()
+        .filter(|(k, _, _)| *k != crate::syntax::ast::MediaKind::AnyMedia)
+        .map(|(_, w, _)| *w)
+        .collect()
+}
 
 impl Highlighter for ReplHelper {
     fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {

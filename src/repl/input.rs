@@ -6,9 +6,7 @@ use crate::syntax::lexer::{self, TokenKind};
 use crate::syntax::span::FileId;
 
 /// Words that open a top-level declaration.
-pub const DECL_KEYWORDS: &[&str] = &[
-    "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere", "test",
-];
+pub use crate::syntax::vocab::DECLARATIONS as DECL_KEYWORDS;
 
 /// The three kinds of input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

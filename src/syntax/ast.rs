@@ -6,6 +6,7 @@
 //! can explain the problem with the right code.
 
 use super::span::Span;
+use super::vocab;
 
 /// A whole source file.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -591,43 +592,32 @@ pub enum BinOp {
 }
 
 impl MediaKind {
-    /// The word scripts use: `on image`, `send location`, `on media`.
+    /// The word scripts use: `on image`, `send location`, `on media` ([`vocab::MEDIA`]).
     pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Document => "document",
-            MediaKind::Sticker => "sticker",
-            MediaKind::Location => "location",
-            MediaKind::Contacts => "contacts",
-            MediaKind::AnyMedia => "media",
-        }
+        vocab::MEDIA
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or("", |(_, w, _)| w)
     }
 }
 
 impl Priority {
+    /// The word scripts use ([`vocab::PRIORITIES`]).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
+        vocab::PRIORITIES
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("", |(_, w)| w)
     }
 }
 
 impl Weekday {
+    /// The word scripts use ([`vocab::WEEKDAYS`]).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Weekday::Mon => "mon",
-            Weekday::Tue => "tue",
-            Weekday::Wed => "wed",
-            Weekday::Thu => "thu",
-            Weekday::Fri => "fri",
-            Weekday::Sat => "sat",
-            Weekday::Sun => "sun",
-        }
+        vocab::WEEKDAYS
+            .iter()
+            .find(|(d, _)| *d == self)
+            .map_or("", |(_, w)| w)
     }
 }
 

@@ -67,136 +67,9 @@ impl Token {
     }
 }
 
-/// Every word the grammar treats as a keyword in some position, sorted so that
-/// [`is_keyword`] can search it.
-pub const KEYWORDS: &[&str] = &[
-    "advance",
-    "after",
-    "agents",
-    "and",
-    "anywhere",
-    "ask",
-    "assign",
-    "assigned",
-    "audio",
-    "before",
-    "between",
-    "budget",
-    "button",
-    "buttons",
-    "call",
-    "choice",
-    "choose",
-    "close",
-    "closed",
-    "contact",
-    "contacts",
-    "contains",
-    "data",
-    "date",
-    "document",
-    "else",
-    "email",
-    "enter",
-    "env",
-    "every",
-    "expect",
-    "false",
-    "field",
-    "flow",
-    "form",
-    "fri",
-    "future",
-    "goto",
-    "handoff",
-    "has",
-    "high",
-    "hours",
-    "if",
-    "ignore",
-    "image",
-    "in",
-    "inside",
-    "invalid",
-    "is",
-    "keyword",
-    "lang",
-    "length",
-    "list",
-    "location",
-    "low",
-    "matches",
-    "matching",
-    "media",
-    "message",
-    "mon",
-    "named",
-    "no",
-    "normal",
-    "not",
-    "nothing",
-    "now",
-    "number",
-    "on",
-    "optin",
-    "optional",
-    "optout",
-    "or",
-    "otherwise",
-    "outside",
-    "past",
-    "phone",
-    "post",
-    "posted",
-    "priority",
-    "regex",
-    "reply",
-    "retry",
-    "returning",
-    "route",
-    "routed",
-    "sat",
-    "save",
-    "screen",
-    "secret",
-    "send",
-    "sent",
-    "set",
-    "silence",
-    "stage",
-    "start",
-    "sticker",
-    "submit",
-    "submitted",
-    "sun",
-    "tag",
-    "tagged",
-    "tap",
-    "team",
-    "template",
-    "test",
-    "text",
-    "thu",
-    "timeout",
-    "timezone",
-    "today",
-    "tries",
-    "true",
-    "tue",
-    "untag",
-    "urgent",
-    "video",
-    "webhook",
-    "wed",
-    "when",
-    "window",
-    "with",
-    "yesno",
-];
-
-/// True when `word` is one of [`KEYWORDS`].
+/// True when `word` is a keyword somewhere in the grammar ([`super::vocab`]).
 pub fn is_keyword(word: &str) -> bool {
-    KEYWORDS.binary_search(&word).is_ok()
+    super::vocab::is_keyword(word)
 }
 
 /// Keywords after which a `/` opens a regex rather than dividing.
@@ -436,14 +309,6 @@ mod tests {
             .filter(|t| t.kind != Whitespace)
             .map(|t| (t.kind, &src[t.range()]))
             .collect()
-    }
-
-    #[test]
-    fn keyword_list_is_sorted_and_unique() {
-        assert!(
-            KEYWORDS.windows(2).all(|w| w[0] < w[1]),
-            "KEYWORDS must stay sorted"
-        );
     }
 
     #[test]

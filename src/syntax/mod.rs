@@ -10,6 +10,7 @@ pub mod lexer;
 mod parser;
 pub mod source;
 pub mod span;
+pub mod vocab;
 
 use crate::diag::Diagnostic;
 use span::FileId;

@@ -15,6 +15,7 @@ mod scan;
 use super::Parsed;
 use super::ast::{AnywhereDecl, File, Handler, Item, StageDecl, TestDecl, TestStep};
 use super::span::{FileId, Span};
+use super::vocab;
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use build::Builder;
 use pest::Parser as _;
@@ -187,11 +188,9 @@ fn recover(cx: &mut Ctx<'_>, sc: &Scanned, first: usize, last: usize, kind: &str
     let body_last = close.map_or(last, |c| c.saturating_sub(1));
     let is_test = kind == "test";
     let starters: &[&str] = if is_test {
-        &[
-            "contact", "send", "tap", "choose", "submit", "advance", "expect",
-        ]
+        vocab::STEP_STARTS
     } else {
-        &["on", "when", "after", "otherwise"]
+        vocab::HANDLER_STARTS
     };
     let mut handlers: Vec<Handler> = Vec::new();
     let mut steps: Vec<TestStep> = Vec::new();
@@ -435,20 +434,10 @@ const OPERATOR: &str = "an operator";
 /// Words that rules stand for, for "did you mean".
 fn keywords_of(r: Rule) -> Vec<&'static str> {
     match r {
-        Rule::action => vec![
-            "reply", "send", "ask", "set", "tag", "untag", "route", "assign", "priority",
-            "handoff", "post", "call", "goto", "close", "ignore", "if",
-        ],
-        Rule::handler | Rule::handler_entry => vec!["on", "when", "after", "otherwise"],
-        Rule::item_entry => vec![
-            "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere",
-            "test",
-        ],
-        Rule::test_step | Rule::step_entry => {
-            vec![
-                "contact", "send", "tap", "choose", "submit", "advance", "expect",
-            ]
-        }
+        Rule::action => vocab::ACTION_STARTS.to_vec(),
+        Rule::handler | Rule::handler_entry => vocab::HANDLER_STARTS.to_vec(),
+        Rule::item_entry => vocab::DECLARATIONS.to_vec(),
+        Rule::test_step | Rule::step_entry => vocab::STEP_STARTS.to_vec(),
         Rule::tr_enter => vec!["enter"],
         Rule::tr_message => vec!["message"],
         Rule::tr_keyword => vec!["keyword"],
@@ -464,114 +453,16 @@ fn keywords_of(r: Rule) -> Vec<&'static str> {
         _ => {
             let name = format!("{r:?}");
             match name.strip_prefix("kw_") {
-                Some(kw) => KEYWORDS.iter().copied().filter(|k| *k == kw).collect(),
+                Some(kw) => vocab::KEYWORDS
+                    .iter()
+                    .map(|k| k.word)
+                    .filter(|k| *k == kw)
+                    .collect(),
                 None => Vec::new(),
             }
         }
     }
 }
-
-/// Every keyword, so that "did you mean" can return `'static` strings.
-const KEYWORDS: &[&str] = &[
-    "flow",
-    "hours",
-    "team",
-    "field",
-    "template",
-    "webhook",
-    "form",
-    "stage",
-    "anywhere",
-    "test",
-    "timezone",
-    "start",
-    "optout",
-    "optin",
-    "window",
-    "budget",
-    "closed",
-    "agents",
-    "invalid",
-    "text",
-    "matching",
-    "length",
-    "between",
-    "and",
-    "number",
-    "email",
-    "phone",
-    "date",
-    "past",
-    "future",
-    "after",
-    "before",
-    "today",
-    "choice",
-    "yesno",
-    "lang",
-    "with",
-    "secret",
-    "env",
-    "retry",
-    "every",
-    "timeout",
-    "screen",
-    "optional",
-    "on",
-    "when",
-    "otherwise",
-    "enter",
-    "message",
-    "keyword",
-    "regex",
-    "button",
-    "submitted",
-    "silence",
-    "in",
-    "reply",
-    "send",
-    "buttons",
-    "list",
-    "ask",
-    "tries",
-    "else",
-    "set",
-    "tag",
-    "untag",
-    "route",
-    "priority",
-    "assign",
-    "handoff",
-    "post",
-    "call",
-    "save",
-    "goto",
-    "close",
-    "ignore",
-    "if",
-    "has",
-    "no",
-    "is",
-    "not",
-    "matches",
-    "inside",
-    "outside",
-    "contact",
-    "named",
-    "tagged",
-    "returning",
-    "tap",
-    "choose",
-    "submit",
-    "advance",
-    "expect",
-    "routed",
-    "assigned",
-    "contains",
-    "posted",
-    "sent",
-    "nothing",
-];
 
 /// What a rule means to a user, with a rank that orders the alternatives (single tokens
 /// first, broad categories after, the end last). `None` for rules not worth naming.

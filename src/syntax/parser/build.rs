@@ -7,6 +7,7 @@ use super::{Ctx, Rule, WaflParser};
 use crate::diag::{Diagnostic, codes};
 use crate::syntax::ast::*;
 use crate::syntax::span::Span;
+use crate::syntax::vocab;
 use pest::Parser as _;
 use pest::iterators::Pair;
 
@@ -1463,13 +1464,8 @@ impl<'c, 's> Builder<'c, 's> {
                     .and_then(|n| n.checked_add(u64::from(d)));
                 continue;
             }
-            let unit: u64 = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                _ => 604_800,
-            };
+            // The grammar only lets unit letters through.
+            let unit = vocab::unit_seconds(c).unwrap_or(1);
             total = match (total, digits) {
                 (Some(t), Some(n)) => n.checked_mul(unit).and_then(|s| t.checked_add(s)),
                 _ => None,
@@ -1517,13 +1513,7 @@ impl<'c, 's> Builder<'c, 's> {
     }
 
     fn priority(&self, p: &Pair<'_, Rule>) -> Option<PriorityLit> {
-        let level = match p.as_str() {
-            "low" => Priority::Low,
-            "normal" => Priority::Normal,
-            "high" => Priority::High,
-            "urgent" => Priority::Urgent,
-            _ => return None,
-        };
+        let level = vocab::priority(p.as_str())?;
         Some(PriorityLit {
             level,
             span: self.span(p),
@@ -1715,28 +1705,9 @@ fn is_name(r: Rule) -> bool {
 }
 
 fn weekday(s: &str) -> Option<Weekday> {
-    Some(match s {
-        "mon" => Weekday::Mon,
-        "tue" => Weekday::Tue,
-        "wed" => Weekday::Wed,
-        "thu" => Weekday::Thu,
-        "fri" => Weekday::Fri,
-        "sat" => Weekday::Sat,
-        "sun" => Weekday::Sun,
-        _ => return None,
-    })
+    vocab::weekday(s)
 }
 
 fn media(s: &str) -> Option<MediaKind> {
-    Some(match s {
-        "image" => MediaKind::Image,
-        "video" => MediaKind::Video,
-        "audio" => MediaKind::Audio,
-        "document" => MediaKind::Document,
-        "sticker" => MediaKind::Sticker,
-        "location" => MediaKind::Location,
-        "contacts" => MediaKind::Contacts,
-        "media" => MediaKind::AnyMedia,
-        _ => return None,
-    })
+    vocab::media(s)
 }

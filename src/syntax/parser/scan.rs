@@ -8,9 +8,7 @@
 pub(super) const MAX_NESTING: usize = 64;
 
 /// Keywords that start a top-level declaration.
-pub(super) const TOP_KEYWORDS: &[&str] = &[
-    "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere", "test",
-];
+pub(super) use crate::syntax::vocab::DECLARATIONS as TOP_KEYWORDS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum TokKind {
