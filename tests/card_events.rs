@@ -62,6 +62,7 @@ fn key(stage: &str, trigger: &str) -> RuleKey {
     RuleKey {
         stage: Some(stage.to_string()),
         trigger: trigger.to_string(),
+        sla: None,
     }
 }
 

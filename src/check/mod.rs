@@ -15,6 +15,7 @@ mod limits;
 mod names;
 mod shadow;
 mod shape;
+mod sla;
 #[cfg(test)]
 mod testkit;
 mod totality;
@@ -72,6 +73,7 @@ pub fn check(file: &ast::File) -> Checked {
     shadow::run(&mut cx);
     assign::run(&mut cx);
     window::run(&mut cx);
+    sla::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();

@@ -15,6 +15,7 @@ pub enum DeclKind {
     Webhook,
     Form,
     Hours,
+    Sla,
 }
 
 impl DeclKind {
@@ -27,6 +28,7 @@ impl DeclKind {
             DeclKind::Webhook => "webhook",
             DeclKind::Form => "form",
             DeclKind::Hours => "hours",
+            DeclKind::Sla => "sla",
         }
     }
 }
@@ -55,6 +57,7 @@ pub struct Symbols {
     pub webhooks: Decls,
     pub forms: Decls,
     pub hours: Decls,
+    pub slas: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
 }
@@ -68,6 +71,7 @@ impl Symbols {
             DeclKind::Webhook => Some(&self.webhooks),
             DeclKind::Form => Some(&self.forms),
             DeclKind::Hours => Some(&self.hours),
+            DeclKind::Sla => Some(&self.slas),
             DeclKind::Field => None,
         }
     }
@@ -200,6 +204,9 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         },
                     );
                 }
+            }
+            Item::Sla(sla) => {
+                insert(&mut s.slas, DeclKind::Sla, &sla.name, i, diags);
             }
             Item::Anywhere(_) | Item::Test(_) => {}
         }

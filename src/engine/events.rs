@@ -11,7 +11,7 @@
 
 use super::state::*;
 use super::{Outcome, hours};
-use crate::compile::{HandlerKey, HandlerRef, Program};
+use crate::compile::{HandlerKey, HandlerRef, Program, SlaTarget};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,8 @@ pub enum TimerCause {
     After { rule: RuleKey },
     /// The timeout of a webhook `call`.
     CallTimeout { webhook: String },
+    /// The deadline of a service-level target.
+    Sla { sla: String, target: SlaTarget },
 }
 
 /// A rule of the script, by its stable key: the same handler keeps its key across edits
@@ -173,6 +175,31 @@ pub enum What {
         reason: Option<String>,
         open_for: Durations,
     },
+    /// A service-level target started; `due` is its deadline (none when its hours never
+    /// open).
+    SlaStarted {
+        sla: String,
+        target: SlaTarget,
+        due: Option<Timestamp>,
+    },
+    /// A service-level target was met, `took` after it started (business time in the
+    /// target's hours).
+    SlaMet {
+        sla: String,
+        target: SlaTarget,
+        took: Durations,
+    },
+    /// A service-level target passed its deadline; its `else` ran.
+    SlaBreached {
+        sla: String,
+        target: SlaTarget,
+    },
+    /// A service-level target no longer applies.
+    SlaStopped {
+        sla: String,
+        target: SlaTarget,
+        reason: String,
+    },
 }
 
 impl What {
@@ -201,6 +228,10 @@ impl What {
             What::Otherwise => "otherwise",
             What::Unanswered => "unanswered",
             What::Closed { .. } => "closed",
+            What::SlaStarted { .. } => "sla_started",
+            What::SlaMet { .. } => "sla_met",
+            What::SlaBreached { .. } => "sla_breached",
+            What::SlaStopped { .. } => "sla_stopped",
         }
     }
 
@@ -223,6 +254,10 @@ impl What {
             What::CallResult { webhook, .. } => Some(webhook),
             What::TemplateFallback { template } => Some(template),
             What::Closed { reason, .. } => reason.as_deref(),
+            What::SlaStarted { sla, .. }
+            | What::SlaMet { sla, .. }
+            | What::SlaBreached { sla, .. }
+            | What::SlaStopped { sla, .. } => Some(sla),
             What::Opened
             | What::Reopened { .. }
             | What::Released
@@ -256,6 +291,10 @@ pub const KINDS: &[&str] = &[
     "otherwise",
     "unanswered",
     "closed",
+    "sla_started",
+    "sla_met",
+    "sla_breached",
+    "sla_stopped",
 ];
 
 /// Why a stored card event could not be read.
@@ -489,6 +528,37 @@ pub fn derive(
                         agent: agent.clone(),
                         waited: durations(program, c.team.as_deref(), c.opened_at, now),
                     },
+                    Fact::SlaStarted { sla, target, due } => What::SlaStarted {
+                        sla: sla.clone(),
+                        target: *target,
+                        due: *due,
+                    },
+                    Fact::SlaMet {
+                        sla,
+                        target,
+                        wall_secs,
+                        business_secs,
+                    } => What::SlaMet {
+                        sla: sla.clone(),
+                        target: *target,
+                        took: Durations {
+                            wall_secs: *wall_secs,
+                            business_secs: *business_secs,
+                        },
+                    },
+                    Fact::SlaBreached { sla, target } => What::SlaBreached {
+                        sla: sla.clone(),
+                        target: *target,
+                    },
+                    Fact::SlaStopped {
+                        sla,
+                        target,
+                        reason,
+                    } => What::SlaStopped {
+                        sla: sla.clone(),
+                        target: *target,
+                        reason: reason.clone(),
+                    },
                 };
                 push(c, &stage, what);
             }
@@ -507,6 +577,10 @@ fn origin_of(program: &Program, before: &State, event: &Event) -> Origin {
         Event::Timer { id } => match before.timers.get(id).map(|t| &t.target) {
             Some(TimerTarget::Handler { handler, .. }) => Origin::Timer(TimerCause::After {
                 rule: rule_key(program, *handler),
+            }),
+            Some(TimerTarget::Sla { sla, target }) => Origin::Timer(TimerCause::Sla {
+                sla: sla.clone(),
+                target: *target,
             }),
             Some(TimerTarget::CallTimeout { .. }) | None => {
                 Origin::Timer(TimerCause::CallTimeout {
@@ -537,6 +611,7 @@ fn rule_key(program: &Program, r: HandlerRef) -> RuleKey {
         .unwrap_or(HandlerKey {
             stage: None,
             trigger: "?".into(),
+            sla: None,
         })
 }
 

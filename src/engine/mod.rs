@@ -19,6 +19,7 @@ mod exec;
 pub mod forms;
 pub mod hours;
 mod run;
+mod sla;
 mod state;
 pub mod validate;
 

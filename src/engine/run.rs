@@ -263,6 +263,7 @@ impl<'p> Run<'p> {
                 self.start(handler, conds);
                 self.in_silence_handler = false;
             }
+            TimerTarget::Sla { sla, target } => self.sla_due(&sla, target),
             TimerTarget::CallTimeout { call_id } => {
                 if let Some(Suspension::Call {
                     call_id: waiting,
@@ -325,6 +326,9 @@ impl<'p> Run<'p> {
                     self.emit(EffectKind::Fact(Fact::FirstHumanReply {
                         agent: agent.clone(),
                     }));
+                }
+                if sent {
+                    self.sla_replied();
                 }
             }
             AgentAction::Resolve { reason } => {
@@ -490,6 +494,7 @@ impl<'p> Run<'p> {
     }
 
     pub(super) fn finish(&mut self) {
+        self.sla_sweep();
         if self.quiet_reset
             && self
                 .s

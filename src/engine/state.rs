@@ -1,7 +1,7 @@
 //! The engine's data: conversation state (stored by the daemon between events), the
 //! events it consumes and the effects it produces.
 
-use crate::compile::{HandlerRef, Value};
+use crate::compile::{HandlerRef, SlaTarget, Value};
 use crate::syntax::span::Span;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,56 @@ pub struct Card {
     /// When a person first replied on this card (absent in states stored before it existed).
     #[serde(default)]
     pub first_reply_at: Option<Timestamp>,
+    /// The service levels that started on this card, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slas: BTreeMap<String, SlaClock>,
+}
+
+/// A service level running on a card: where each of its targets stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// When the card reached one of the service level's teams (or opened, without teams).
+    pub started_at: Timestamp,
+    pub targets: Vec<SlaTargetState>,
+}
+
+/// One target of a running service level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaTargetState {
+    pub target: SlaTarget,
+    /// The hours whose open time the target counts, by name; the wall clock when absent.
+    pub hours: Option<String>,
+    /// When the target is breached; absent when its hours never open.
+    pub due: Option<Timestamp>,
+    pub status: SlaStatus,
+    /// When it was met, breached or stopped.
+    pub settled_at: Option<Timestamp>,
+}
+
+/// Where a service-level target stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStatus {
+    /// The clock runs.
+    Running,
+    /// Reached in time.
+    Met,
+    /// Not reached in time; the `else` ran.
+    Breached,
+    /// No longer applies: the card left the service level's teams, or closed before a
+    /// person replied.
+    Stopped,
+}
+
+impl SlaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaStatus::Running => "running",
+            SlaStatus::Met => "met",
+            SlaStatus::Breached => "breached",
+            SlaStatus::Stopped => "stopped",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +260,8 @@ pub enum TimerTarget {
     Handler { stage: String, handler: HandlerRef },
     /// The timeout of a waiting `call`.
     CallTimeout { call_id: String },
+    /// The deadline of a service-level target.
+    Sla { sla: String, target: SlaTarget },
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,6 +584,29 @@ pub enum Fact {
     WindowFallback { template: String },
     /// A person replied on the card for the first time.
     FirstHumanReply { agent: String },
+    /// A service-level target started; `due` is its deadline (none when its hours never
+    /// open).
+    SlaStarted {
+        sla: String,
+        target: SlaTarget,
+        due: Option<Timestamp>,
+    },
+    /// A service-level target was met, `wall_secs` (and `business_secs` of its clock's
+    /// hours) after it started.
+    SlaMet {
+        sla: String,
+        target: SlaTarget,
+        wall_secs: i64,
+        business_secs: Option<i64>,
+    },
+    /// A service-level target passed its deadline.
+    SlaBreached { sla: String, target: SlaTarget },
+    /// A service-level target no longer applies (`reason` says why).
+    SlaStopped {
+        sla: String,
+        target: SlaTarget,
+        reason: String,
+    },
 }
 
 /// A message to send, fully built.

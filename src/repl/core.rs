@@ -661,6 +661,9 @@ impl ReplCore {
                 )
             }
             engine::TimerTarget::CallTimeout { call_id } => format!("call {call_id} timed out"),
+            engine::TimerTarget::Sla { sla, target } => {
+                format!("sla {sla} {} is due", target.as_str())
+            }
         }
     }
 

@@ -320,6 +320,11 @@ fn timer_line(t: &Timer, program: &Program, sources: &SourceMap) -> String {
             let rule = title.split_once(": ").map_or(title.as_str(), |(_, r)| r);
             format!("{} ({rule} in {stage})", clock(t.at, program))
         }
+        TimerTarget::Sla { sla, target } => format!(
+            "{} (sla {sla} {} is due)",
+            clock(t.at, program),
+            target.as_str()
+        ),
         TimerTarget::CallTimeout { call_id } => {
             format!("{} (call {call_id} times out)", clock(t.at, program))
         }
@@ -566,6 +571,20 @@ pub fn describe_event(w: &What) -> String {
             Some(r) => format!("closed {r:?} after {}", dur(open_for)),
             None => format!("closed after {}", dur(open_for)),
         },
+        What::SlaStarted { sla, target, .. } => {
+            format!("sla {sla} {} started", target.as_str())
+        }
+        What::SlaMet { sla, target, took } => {
+            format!("sla {sla} {} met after {}", target.as_str(), dur(took))
+        }
+        What::SlaBreached { sla, target } => format!("sla {sla} {} breached", target.as_str()),
+        What::SlaStopped {
+            sla,
+            target,
+            reason,
+        } => {
+            format!("sla {sla} {} stopped: {reason}", target.as_str())
+        }
         other => match other.detail() {
             Some(d) => format!("{} {d}", other.name()),
             None => other.name().to_string(),
@@ -581,6 +600,9 @@ pub fn describe_cause(c: &Cause) -> String {
         Origin::Timer(TimerCause::After { rule }) => format!("timer {rule}"),
         Origin::Timer(TimerCause::CallTimeout { webhook }) => {
             format!("timeout of call {webhook}")
+        }
+        Origin::Timer(TimerCause::Sla { sla, target }) => {
+            format!("deadline of sla {sla} {}", target.as_str())
         }
         Origin::Agent { agent } => match agent {
             Some(a) => format!("agent {a}"),

@@ -7,8 +7,8 @@ use crate::compile::expr::Lower;
 use crate::compile::{Program, Value};
 use crate::engine::events::CardEvent;
 use crate::engine::{
-    self, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage, MediaType,
-    OutMessage, State,
+    self, AgentAction, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage,
+    MediaType, OutMessage, State,
 };
 use crate::syntax::ast::{self, Expectation, ReplyMatch, StepKind};
 use jiff::{SignedDuration, Timestamp};
@@ -215,8 +215,142 @@ impl<'p> Scenario<'p> {
                 self.advance(secs);
             }
             StepKind::Expect(e) => self.expect(e)?,
+            StepKind::Agent(a) => self.agent(a),
         }
         Ok(())
+    }
+
+    /// A person acts on the card, as the card's agent (or `agent` when it has none).
+    fn agent(&mut self, a: &ast::AgentStep) {
+        let me = self
+            .state()
+            .card
+            .as_ref()
+            .and_then(|c| c.agent.clone())
+            .unwrap_or_else(|| "agent".into());
+        let (line, action) = match a {
+            ast::AgentStep::Reply(t) => (
+                format!("> agent reply {:?}", t.value),
+                AgentAction::Reply {
+                    agent: me,
+                    text: t.value.clone(),
+                },
+            ),
+            ast::AgentStep::Resolve(r) => (
+                "> agent resolve".to_string(),
+                AgentAction::Resolve {
+                    reason: r.as_ref().map(|r| r.value.clone()),
+                },
+            ),
+            ast::AgentStep::Release => ("> agent release".to_string(), AgentAction::Release),
+            ast::AgentStep::Assign(t) => (
+                format!("> agent assign {:?}", t.value),
+                AgentAction::Reassign {
+                    agent: Some(t.value.clone()),
+                    team: None,
+                },
+            ),
+            ast::AgentStep::Route(team) => (
+                format!("> agent route {}", team.name),
+                AgentAction::Reassign {
+                    agent: None,
+                    team: Some(team.name.clone()),
+                },
+            ),
+        };
+        self.transcript.push(line);
+        self.event(Event::Agent(action));
+    }
+
+    /// `expect sla ...`: where the service level's targets stand on the card.
+    fn expect_sla(
+        &self,
+        sla: &ast::Ident,
+        measure: Option<ast::SlaMeasure>,
+        outcome: ast::SlaOutcome,
+    ) -> Result<(), Problem> {
+        let what = match measure {
+            Some(m) => format!("`{}` {}", sla.name, m.as_str()),
+            None => format!("`{}`", sla.name),
+        };
+        let expected = format!("expected service level {what} {}", outcome.as_str());
+        let clock = self
+            .state()
+            .current_card()
+            .and_then(|c| c.slas.get(&sla.name));
+        let Some(clock) = clock else {
+            return Err(Problem {
+                expected,
+                got: Some("the service level has not started on this card".into()),
+            });
+        };
+        let want = measure.map(crate::compile::SlaTarget::from);
+        let targets: Vec<&engine::SlaTargetState> = clock
+            .targets
+            .iter()
+            .filter(|t| want.is_none_or(|w| w == t.target))
+            .collect();
+        let has = |s: engine::SlaStatus| targets.iter().any(|t| t.status == s);
+        let ok = match (outcome, want) {
+            (ast::SlaOutcome::Met, _) => {
+                has(engine::SlaStatus::Met)
+                    && !has(engine::SlaStatus::Running)
+                    && !has(engine::SlaStatus::Breached)
+            }
+            (ast::SlaOutcome::Breached, _) => has(engine::SlaStatus::Breached),
+            (ast::SlaOutcome::Pending, _) => has(engine::SlaStatus::Running),
+        };
+        if ok {
+            return Ok(());
+        }
+        let got = clock
+            .targets
+            .iter()
+            .map(|t| format!("{} {}", t.target.as_str(), t.status.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(Problem {
+            expected,
+            got: Some(if got.is_empty() {
+                "the service level has no targets".into()
+            } else {
+                got
+            }),
+        })
+    }
+
+    /// `expect event KIND ["detail"]`: among the card events of the latest step.
+    fn expect_event(&self, kind: &ast::Ident, detail: Option<&ast::Text>) -> Result<(), Problem> {
+        let ok = self.last_events.iter().any(|e| {
+            e.what.name() == kind.name
+                && detail.is_none_or(|d| e.what.detail() == Some(d.value.as_str()))
+        });
+        if ok {
+            return Ok(());
+        }
+        let expected = match detail {
+            Some(d) => format!(
+                "expected the card event `{}` about {:?}",
+                kind.name, d.value
+            ),
+            None => format!("expected the card event `{}`", kind.name),
+        };
+        let got: Vec<String> = self
+            .last_events
+            .iter()
+            .map(|e| match e.what.detail() {
+                Some(d) => format!("{} {d:?}", e.what.name()),
+                None => e.what.name().to_string(),
+            })
+            .collect();
+        Err(Problem {
+            expected,
+            got: Some(if got.is_empty() {
+                "no card event".into()
+            } else {
+                format!("card events: {}", got.join(", "))
+            }),
+        })
     }
 
     fn value_of(&self, e: &ast::Expr) -> Value {
@@ -412,6 +546,12 @@ impl<'p> Scenario<'p> {
                     return fail("expected nothing sent".into(), Some(self.sent_summary()));
                 }
             }
+            Expectation::Sla {
+                sla,
+                measure,
+                outcome,
+            } => self.expect_sla(sla, *measure, *outcome)?,
+            Expectation::Event { kind, detail } => self.expect_event(kind, detail.as_ref())?,
         }
         Ok(())
     }
@@ -493,6 +633,15 @@ fn describe(e: &Effect) -> Option<String> {
         EffectKind::OptOut => "  opted out".into(),
         EffectKind::OptIn => "  opted in".into(),
         EffectKind::Error { message } => format!("! error: {message}"),
+        EffectKind::Fact(engine::Fact::FormRefused { form, fields }) => {
+            format!("  form {form} refused: {}", fields.join(", "))
+        }
+        EffectKind::Fact(engine::Fact::SlaMet { sla, target, .. }) => {
+            format!("  sla {sla} {} met", target.as_str())
+        }
+        EffectKind::Fact(engine::Fact::SlaBreached { sla, target }) => {
+            format!("  sla {sla} {} breached", target.as_str())
+        }
         _ => return None,
     };
     Some(line)
