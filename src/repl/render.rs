@@ -364,6 +364,23 @@ pub fn card(state: &State, now: Timestamp, program: &Program, sources: &SourceMa
     };
     card_fields(&mut out, state, c, now, program);
     let _ = writeln!(out, "  window    {}", window(state, now, program));
+    if let Some(c) = state.current_card() {
+        for (name, levels) in &c.slas {
+            let targets: Vec<String> = levels
+                .targets
+                .iter()
+                .map(|t| match (t.status, t.due) {
+                    (crate::engine::SlaStatus::Running, Some(due)) => format!(
+                        "{} running (due {})",
+                        t.target.as_str(),
+                        clock(due, program)
+                    ),
+                    (status, _) => format!("{} {}", t.target.as_str(), status.as_str()),
+                })
+                .collect();
+            let _ = writeln!(out, "  sla       {name}: {}", targets.join(", "));
+        }
+    }
     if state.timers.is_empty() {
         let _ = writeln!(out, "  timers    none");
     }
