@@ -6,7 +6,7 @@ use crate::compile::SlaTarget;
 use crate::engine::events::{CardEvent, Durations, Origin, TimerCause, What};
 use jiff::Timestamp;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a card closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -339,7 +339,7 @@ pub fn cards(events: &[CardEvent], period: Period) -> Vec<CardRow> {
     // (contact, previous card, closed at, reopened at)
     let mut reopens: Vec<(&str, u64, Timestamp, Timestamp)> = Vec::new();
     // Cards of another period are skipped quickly, by key.
-    let mut skipped: HashMap<(&str, u64), ()> = HashMap::new();
+    let mut skipped: HashSet<(&str, u64)> = HashSet::new();
     for e in events {
         let key = (e.contact.as_str(), e.card);
         if let What::Reopened {
@@ -352,11 +352,11 @@ pub fn cards(events: &[CardEvent], period: Period) -> Vec<CardRow> {
         let i = match index.get(&key) {
             Some(&i) => i,
             None => {
-                if !matches!(e.what, What::Opened) || skipped.contains_key(&key) {
+                if !matches!(e.what, What::Opened) || skipped.contains(&key) {
                     continue;
                 }
                 if !period.contains(e.at) {
-                    skipped.insert(key, ());
+                    skipped.insert(key);
                     continue;
                 }
                 index.insert(key, rows.len());
