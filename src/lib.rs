@@ -13,6 +13,7 @@ pub mod engine;
 pub mod fmt;
 pub mod graph;
 pub mod lsp;
+pub mod measure;
 pub mod repl;
 pub mod runtime;
 pub mod session;

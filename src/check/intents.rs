@@ -1,12 +1,12 @@
 //! Checker pass: intents, knowledge bases and AI steps.
 //!
-//! - E0801: a knowledge file the front could not read;
-//! - E0802: a knowledge file without any section;
-//! - E0803: two sections of one knowledge file with the same heading;
-//! - E0804: an intent without examples;
-//! - E0805: a `classify` whose possible answers some stage does not handle;
-//! - W0806: confusable intents: an example that, held out, classifies as another intent;
-//! - W0807: an `on intent` handler whose every example an earlier keyword or regex
+//! - E1001: a knowledge file the front could not read;
+//! - E1002: a knowledge file without any section;
+//! - E1003: two sections of one knowledge file with the same heading;
+//! - E1004: an intent without examples;
+//! - E1005: a `classify` whose possible answers some stage does not handle;
+//! - W1006: confusable intents: an example that, held out, classifies as another intent;
+//! - W1007: an `on intent` handler whose every example an earlier keyword or regex
 //!   handler takes first.
 //!
 //! Section texts longer than WhatsApp's 4096 characters are E0505, as for `reply`.

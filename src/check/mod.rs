@@ -17,6 +17,7 @@ mod limits;
 mod names;
 mod shadow;
 mod shape;
+mod sla;
 #[cfg(test)]
 mod testkit;
 mod totality;
@@ -83,6 +84,7 @@ pub fn check_with(file: &ast::File, res: &knowledge::Resources) -> Checked {
     assign::run(&mut cx);
     window::run(&mut cx);
     intents::run(&mut cx);
+    sla::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();

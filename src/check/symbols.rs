@@ -18,6 +18,7 @@ pub enum DeclKind {
     Intent,
     Knowledge,
     Ai,
+    Sla,
 }
 
 impl DeclKind {
@@ -33,6 +34,7 @@ impl DeclKind {
             DeclKind::Intent => "intent",
             DeclKind::Knowledge => "knowledge base",
             DeclKind::Ai => "ai endpoint",
+            DeclKind::Sla => "sla",
         }
     }
 }
@@ -64,6 +66,7 @@ pub struct Symbols {
     pub intents: Decls,
     pub knowledge: Decls,
     pub ais: Decls,
+    pub slas: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
 }
@@ -80,6 +83,7 @@ impl Symbols {
             DeclKind::Intent => Some(&self.intents),
             DeclKind::Knowledge => Some(&self.knowledge),
             DeclKind::Ai => Some(&self.ais),
+            DeclKind::Sla => Some(&self.slas),
             DeclKind::Field => None,
         }
     }
@@ -221,6 +225,9 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         },
                     );
                 }
+            }
+            Item::Sla(sla) => {
+                insert(&mut s.slas, DeclKind::Sla, &sla.name, i, diags);
             }
             Item::Anywhere(_) | Item::Test(_) => {}
         }

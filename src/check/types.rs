@@ -178,6 +178,9 @@ pub(crate) fn run(cx: &mut Cx) {
         }
         walk::each_action(&handler.body, &mut |action| t.action(action));
     }
+    for block in walk::sla_blocks(cx.file) {
+        walk::each_action(block, &mut |action| t.action(action));
+    }
     for item in &cx.file.items {
         if let Item::Test(test) = item {
             for step in &test.steps {

@@ -463,6 +463,11 @@ impl Values<'_> {
                         self.duration(t, "a timeout");
                     }
                 }
+                Item::Sla(sla) => {
+                    for target in &sla.targets {
+                        self.duration(&target.within, "a service-level target");
+                    }
+                }
                 Item::Team(_)
                 | Item::Template(_)
                 | Item::Knowledge(_)
@@ -484,33 +489,39 @@ impl Values<'_> {
             if let Some(g) = &handler.guard {
                 self.expr(g);
             }
-            walk::each_action(&handler.body, &mut |action| {
-                match &action.kind {
-                    ActionKind::Reply(m) => {
-                        if let MessageKind::Template { name, args } = &m.kind {
-                            let got = args.len();
-                            let label = match got {
-                                0 => "no arguments here".to_string(),
-                                1 => "1 argument here".to_string(),
-                                n => format!("{n} arguments here"),
-                            };
-                            self.arity(name, got, m.span, &label);
-                        }
-                    }
-                    ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
-                    ActionKind::Answer {
-                        via: crate::syntax::ast::AnswerVia::Threshold(Some(n)),
-                        ..
-                    } => self.ratio(n, "threshold"),
-                    ActionKind::Call {
-                        timeout: Some(t), ..
-                    } => self.duration(t, "a timeout"),
-                    _ => {}
+            walk::each_action(&handler.body, &mut |action| self.action(action));
+        }
+        for block in walk::sla_blocks(file) {
+            walk::each_action(block, &mut |action| self.action(action));
+        }
+    }
+
+    /// E0305, E0307 and E0304 in one action (not its nested blocks).
+    fn action(&mut self, action: &crate::syntax::ast::Action) {
+        match &action.kind {
+            ActionKind::Reply(m) => {
+                if let MessageKind::Template { name, args } = &m.kind {
+                    let got = args.len();
+                    let label = match got {
+                        0 => "no arguments here".to_string(),
+                        1 => "1 argument here".to_string(),
+                        n => format!("{n} arguments here"),
+                    };
+                    self.arity(name, got, m.span, &label);
                 }
-                for e in walk::exprs_of_action(action) {
-                    self.expr(e);
-                }
-            });
+            }
+            ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
+            ActionKind::Answer {
+                via: crate::syntax::ast::AnswerVia::Threshold(Some(n)),
+                ..
+            } => self.ratio(n, "threshold"),
+            ActionKind::Call {
+                timeout: Some(t), ..
+            } => self.duration(t, "a timeout"),
+            _ => {}
+        }
+        for e in walk::exprs_of_action(action) {
+            self.expr(e);
         }
     }
 

@@ -125,25 +125,33 @@ pub const NO_INTERPOLATION: Code = Code("W0603");
 /// A handler with an empty body: the message is swallowed without a word.
 pub const EMPTY_HANDLER: Code = Code("W0604");
 
-// --- intents, knowledge and AI (E08xx, W08xx) --------------------------------------
+// --- intents, knowledge and AI (E10xx, W10xx) --------------------------------------
 /// A knowledge file that cannot be read.
-pub const KNOWLEDGE_MISSING: Code = Code("E0801");
+pub const KNOWLEDGE_MISSING: Code = Code("E1001");
 /// A knowledge file without any section.
-pub const KNOWLEDGE_EMPTY: Code = Code("E0802");
+pub const KNOWLEDGE_EMPTY: Code = Code("E1002");
 /// Two sections of a knowledge file with the same heading.
-pub const KNOWLEDGE_DUPLICATE: Code = Code("E0803");
+pub const KNOWLEDGE_DUPLICATE: Code = Code("E1003");
 /// An intent without examples.
-pub const INTENT_NO_EXAMPLES: Code = Code("E0804");
+pub const INTENT_NO_EXAMPLES: Code = Code("E1004");
 /// A `classify` whose possible answer no `on intent` handler takes.
-pub const AI_CHOICE_UNHANDLED: Code = Code("E0805");
+pub const AI_CHOICE_UNHANDLED: Code = Code("E1005");
 /// An intent example that, held out, classifies as another intent.
-pub const CONFUSABLE_INTENTS: Code = Code("W0806");
+pub const CONFUSABLE_INTENTS: Code = Code("W1006");
 /// An `on intent` handler whose examples an earlier keyword or regex handler all takes.
-pub const INTENT_CAUGHT_FIRST: Code = Code("W0807");
+pub const INTENT_CAUGHT_FIRST: Code = Code("W1007");
 
 // --- tests (T07xx) --------------------------------------------------------------------
 /// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
 pub const EXPECTATION_FAILED: Code = Code("T0701");
+
+// --- service levels (E08xx, W08xx) ------------------------------------------------------
+/// A service-level target counted in hours that never open: it can never come due.
+pub const SLA_CLOCK_NEVER_RUNS: Code = Code("E0801");
+/// A first-reply target for teams without agents: nobody can meet it.
+pub const SLA_NOBODY_REPLIES: Code = Code("E0802");
+/// A service level for teams no rule routes a card to.
+pub const SLA_NEVER_APPLIES: Code = Code("W0801");
 
 /// Every code with its title, in order. Documentation and tests iterate this table.
 pub const ALL: &[(Code, &str)] = &[
@@ -193,4 +201,7 @@ pub const ALL: &[(Code, &str)] = &[
     (CONFUSABLE_INTENTS, "confusable intents"),
     (INTENT_CAUGHT_FIRST, "intent always caught first"),
     (EXPECTATION_FAILED, "test expectation failed"),
+    (SLA_CLOCK_NEVER_RUNS, "service-level clock never runs"),
+    (SLA_NOBODY_REPLIES, "nobody can give the first reply"),
+    (SLA_NEVER_APPLIES, "service level never applies"),
 ];

@@ -14,10 +14,13 @@ mod card;
 mod country;
 mod dispatch;
 mod eval;
+pub mod events;
 mod exec;
+pub mod forms;
 pub mod hours;
 mod intents;
 mod run;
+mod sla;
 mod state;
 pub mod validate;
 

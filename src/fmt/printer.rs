@@ -2,6 +2,8 @@
 //! comments by position (an own-line comment goes before the first node that follows it,
 //! a trailing comment goes to the end of the line printed last).
 
+mod sla;
+
 use super::Comment;
 use crate::syntax::ast::{
     self, Action, ActionKind, Block, DateBound, DaySpec, Expectation, Expr, ExprKind, FieldKind,
@@ -645,6 +647,7 @@ impl Printer<'_> {
                     .collect();
                 self.simple_block(0, t.span, format!("test {}", self.text(&t.name)), body);
             }
+            Item::Sla(s) => self.sla(s),
         }
     }
 
@@ -1196,6 +1199,7 @@ impl Printer<'_> {
             }
             StepKind::Advance(d) => format!("advance {}", self.dur(d)),
             StepKind::Expect(e) => format!("expect {}", self.expectation(e)),
+            StepKind::Agent(a) => self.agent_step(a),
         }
     }
 
@@ -1228,6 +1232,9 @@ impl Printer<'_> {
                 (Some(i), None) => format!("intent {}", i.name),
                 (Some(i), Some(n)) => format!("intent {} above {}", i.name, self.num(n)),
             },
+            Expectation::Sla { .. } | Expectation::Event { .. } => {
+                self.measure_expectation(e).unwrap_or_default()
+            }
         }
     }
 }

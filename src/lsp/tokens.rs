@@ -149,6 +149,10 @@ fn name_class(kind: crate::check::DeclKind) -> Class {
         DeclKind::Field => Class::Variable,
         DeclKind::Stage => Class::Namespace,
         DeclKind::Template | DeclKind::Webhook | DeclKind::Form | DeclKind::Ai => Class::Function,
-        DeclKind::Team | DeclKind::Hours | DeclKind::Intent | DeclKind::Knowledge => Class::Type,
+        DeclKind::Team
+        | DeclKind::Hours
+        | DeclKind::Intent
+        | DeclKind::Knowledge
+        | DeclKind::Sla => Class::Type,
     }
 }

@@ -24,6 +24,7 @@ pub fn key(item: &Item) -> (&'static str, String) {
         Item::Stage(d) => ("stage", d.name.name.clone()),
         Item::Anywhere(_) => ("anywhere", String::new()),
         Item::Test(d) => ("test", d.name.value.clone()),
+        Item::Sla(d) => ("sla", d.name.name.clone()),
     }
 }
 

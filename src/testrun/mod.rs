@@ -13,6 +13,7 @@
 
 pub mod intents;
 mod scenario;
+pub mod sim;
 
 pub use scenario::{DEFAULT_CONTACT, Scenario, start_instant};
 
