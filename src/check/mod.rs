@@ -10,6 +10,7 @@ pub mod refs;
 pub mod symbols;
 
 mod assign;
+mod events;
 mod graph;
 mod limits;
 mod names;
@@ -72,6 +73,7 @@ pub fn check(file: &ast::File) -> Checked {
     shadow::run(&mut cx);
     assign::run(&mut cx);
     window::run(&mut cx);
+    events::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();

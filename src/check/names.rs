@@ -12,7 +12,7 @@ use super::types::{is_root, properties};
 use super::walk::{self, Owner};
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::syntax::ast::{
-    Action, ActionKind, Block, Expectation, Expr, ExprKind, FieldKind, File, FlowSettingKind,
+    self, Action, ActionKind, Block, Expectation, Expr, ExprKind, FieldKind, File, FlowSettingKind,
     FormDecl, Handler, Ident, Item, MessageKind, ObjEntry, StepKind, Text, TriggerKind,
 };
 use crate::syntax::span::Span;
@@ -56,6 +56,7 @@ fn declare_hint(kind: DeclKind, name: &str) -> String {
         DeclKind::Webhook => format!("declare it with `webhook {name} \"https://...\"`"),
         DeclKind::Form => format!("declare it with `form {name} \"Title\" {{ screen ... }}`"),
         DeclKind::Hours => format!("declare it with `hours {name} {{ mon-fri 09:00-18:00 }}`"),
+        DeclKind::Event => format!("declare it with `event {name} {{ key: text }}`"),
     }
 }
 
@@ -172,6 +173,36 @@ impl<'a> Resolver<'a> {
                 }
                 self.in_test = false;
             }
+            Item::Event(e) => {
+                for k in &e.keys {
+                    self.field_kind(&k.ty.kind);
+                }
+            }
+            Item::Migrate(m) => {
+                for r in &m.rules {
+                    match &r.action {
+                        ast::MigrateAction::Goto(stage) => {
+                            self.resolve(DeclKind::Stage, stage);
+                        }
+                        ast::MigrateAction::Close { reason, template } => {
+                            if let Some(t) = reason {
+                                self.text(t);
+                            }
+                            if let Some(ast::Message {
+                                kind: MessageKind::Template { name, args },
+                                ..
+                            }) = template
+                            {
+                                self.resolve(DeclKind::Template, name);
+                                for a in args {
+                                    self.expr(a);
+                                }
+                            }
+                        }
+                        ast::MigrateAction::Keep => {}
+                    }
+                }
+            }
             Item::Stage(_) | Item::Anywhere(_) => {}
         }
     }
@@ -189,6 +220,20 @@ impl<'a> Resolver<'a> {
                     self.submit_keys(form, values);
                 }
                 for v in values {
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Event { name, values } => {
+                if self.resolve(DeclKind::Event, name) {
+                    self.event_keys(name, values);
+                }
+                for v in values {
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Respond { webhook, answer } => {
+                self.resolve(DeclKind::Webhook, webhook);
+                for v in answer.iter().flatten() {
                     self.expr(&v.value);
                 }
             }
@@ -255,6 +300,47 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The keys of `event NAME { ... }` in a test must be keys of that event's payload.
+    fn event_keys(&mut self, event: &Ident, values: &[ObjEntry]) {
+        let Some((index, _)) = self.syms.events.get(&event.name) else {
+            return;
+        };
+        let Some(Item::Event(decl)) = self.file.items.get(*index) else {
+            return;
+        };
+        let keys: Vec<&str> = decl.keys.iter().map(|k| k.name.name.as_str()).collect();
+        for entry in values {
+            if keys.contains(&entry.key.name.as_str()) {
+                continue;
+            }
+            let help = did_you_mean(&entry.key.name, keys.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("send only the keys of `{}`", event.name));
+            self.diags.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_NAME,
+                    format!("event `{}` has no key `{}`", event.name, entry.key.name),
+                    entry.key.span,
+                    "not a key of this event",
+                )
+                .with_secondary(decl.name.span, "event declared here")
+                .with_note(if keys.is_empty() {
+                    format!("`{}` has no payload", event.name)
+                } else {
+                    format!(
+                        "the keys of `{}` are {}",
+                        event.name,
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .with_help(help),
+            );
+        }
+    }
+
     fn form_decl(&self, name: &str) -> Option<&'a FormDecl> {
         let (index, _) = self.syms.forms.get(name)?;
         match self.file.items.get(*index) {
@@ -297,6 +383,12 @@ impl<'a> Resolver<'a> {
             TriggerKind::Choice(ts) => self.plains(ts, "list row titles"),
             TriggerKind::FormSubmitted(form) => {
                 self.resolve(DeclKind::Form, form);
+            }
+            TriggerKind::Event { name, optout } => {
+                self.resolve(DeclKind::Event, name);
+                if let Some(b) = optout {
+                    self.block(b);
+                }
             }
             _ => {}
         }
@@ -512,6 +604,10 @@ impl<'a> Resolver<'a> {
     fn path(&mut self, path: &[Ident]) {
         let Some(first) = path.first() else { return };
         let root = first.name.as_str();
+        // What `event` holds depends on the handler: the events pass checks it.
+        if root == "event" {
+            return;
+        }
         if !is_root(root) {
             if self.resolve(DeclKind::Field, first)
                 && let Some(extra) = path.get(1)
@@ -637,6 +733,7 @@ impl<'a> Resolver<'a> {
                 DeclKind::Hours,
                 "no `inside`/`outside` condition or team uses it",
             ),
+            (DeclKind::Event, "no `on event` handler takes it"),
         ];
         let mut unused: Vec<(DeclKind, String, Span, &str)> = Vec::new();
         for (kind, note) in kinds {

@@ -15,6 +15,7 @@ pub enum DeclKind {
     Webhook,
     Form,
     Hours,
+    Event,
 }
 
 impl DeclKind {
@@ -27,6 +28,7 @@ impl DeclKind {
             DeclKind::Webhook => "webhook",
             DeclKind::Form => "form",
             DeclKind::Hours => "hours",
+            DeclKind::Event => "event",
         }
     }
 }
@@ -55,8 +57,11 @@ pub struct Symbols {
     pub webhooks: Decls,
     pub forms: Decls,
     pub hours: Decls,
+    pub events: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
+    /// Index of the `migrate` block, if any.
+    pub migrate: Option<usize>,
 }
 
 impl Symbols {
@@ -68,6 +73,7 @@ impl Symbols {
             DeclKind::Webhook => Some(&self.webhooks),
             DeclKind::Form => Some(&self.forms),
             DeclKind::Hours => Some(&self.hours),
+            DeclKind::Event => Some(&self.events),
             DeclKind::Field => None,
         }
     }
@@ -199,6 +205,26 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
                             form: None,
                         },
                     );
+                }
+            }
+            Item::Event(e) => {
+                insert(&mut s.events, DeclKind::Event, &e.name, i, diags);
+            }
+            Item::Migrate(m) => {
+                if let Some(first) = s.migrate.and_then(|j| file.items.get(j)) {
+                    diags.push(
+                        Diagnostic::new(
+                            codes::DUPLICATE,
+                            "more than one `migrate` block",
+                            m.span,
+                            "second block",
+                        )
+                        .with_secondary(first.span(), "first block here")
+                        .with_note("publishing reads one set of migration rules")
+                        .with_help("merge the rules into the first `migrate` block"),
+                    );
+                } else {
+                    s.migrate = Some(i);
                 }
             }
             Item::Anywhere(_) | Item::Test(_) => {}

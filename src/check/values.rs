@@ -408,12 +408,40 @@ impl Values<'_> {
                             }
                             StepKind::Expect(Expectation::Field(e)) => self.expr(e),
                             StepKind::Expect(Expectation::Posted { body, .. })
-                            | StepKind::Submit { values: body, .. } => {
+                            | StepKind::Submit { values: body, .. }
+                            | StepKind::Event { values: body, .. }
+                            | StepKind::Respond {
+                                answer: Some(body), ..
+                            } => {
                                 for entry in body {
                                     self.expr(&entry.value);
                                 }
                             }
+                            StepKind::Clock { date, time } => {
+                                self.date(date);
+                                self.clock(time, false);
+                            }
                             _ => {}
+                        }
+                    }
+                }
+                Item::Event(e) => {
+                    for k in &e.keys {
+                        self.field_kind(&k.ty.kind, k.ty.span);
+                    }
+                }
+                Item::Migrate(m) => {
+                    for r in &m.rules {
+                        if let crate::syntax::ast::MigrateAction::Close {
+                            template: Some(msg),
+                            ..
+                        } = &r.action
+                            && let MessageKind::Template { name, args } = &msg.kind
+                        {
+                            self.template_arity(name, args, msg.span);
+                            for a in args {
+                                self.expr(a);
+                            }
                         }
                     }
                 }
@@ -434,30 +462,37 @@ impl Values<'_> {
             if let Some(g) = &handler.guard {
                 self.expr(g);
             }
-            walk::each_action(&handler.body, &mut |action| {
-                match &action.kind {
-                    ActionKind::Reply(m) => {
-                        if let MessageKind::Template { name, args } = &m.kind {
-                            let got = args.len();
-                            let label = match got {
-                                0 => "no arguments here".to_string(),
-                                1 => "1 argument here".to_string(),
-                                n => format!("{n} arguments here"),
-                            };
-                            self.arity(name, got, m.span, &label);
+            for block in walk::handler_blocks(handler) {
+                walk::each_action(block, &mut |action| {
+                    match &action.kind {
+                        ActionKind::Reply(m) => {
+                            if let MessageKind::Template { name, args } = &m.kind {
+                                self.template_arity(name, args, m.span);
+                            }
                         }
+                        ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
+                        ActionKind::Call {
+                            timeout: Some(t), ..
+                        } => self.duration(t, "a timeout"),
+                        _ => {}
                     }
-                    ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
-                    ActionKind::Call {
-                        timeout: Some(t), ..
-                    } => self.duration(t, "a timeout"),
-                    _ => {}
-                }
-                for e in walk::exprs_of_action(action) {
-                    self.expr(e);
-                }
-            });
+                    for e in walk::exprs_of_action(action) {
+                        self.expr(e);
+                    }
+                });
+            }
         }
+    }
+
+    /// E0305 for `template NAME(args)`, labelled with the count of arguments.
+    fn template_arity(&mut self, name: &crate::syntax::ast::Ident, args: &[Expr], at: Span) {
+        let got = args.len();
+        let label = match got {
+            0 => "no arguments here".to_string(),
+            1 => "1 argument here".to_string(),
+            n => format!("{n} arguments here"),
+        };
+        self.arity(name, got, at, &label);
     }
 
     /// E0302 and E0304 inside an expression.

@@ -28,6 +28,7 @@ impl Lowerer<'_> {
             TriggerKind::Choice(cs) => Trigger::Choice(folded(cs)),
             TriggerKind::Media(m) => Trigger::Media(*m),
             TriggerKind::FormSubmitted(f) => Trigger::FormSubmitted(f.name.clone()),
+            TriggerKind::Event { name, .. } => Trigger::Event(name.name.clone()),
             TriggerKind::When => Trigger::When,
             TriggerKind::Silence(d) => Trigger::Silence(secs(d.seconds).max(1)),
             TriggerKind::InStage(d) => Trigger::InStage(secs(d.seconds).max(1)),
@@ -36,6 +37,18 @@ impl Lowerer<'_> {
         let entry = self.code.len();
         self.block(&h.body);
         self.code.push(Instr::End);
+        // The `optout` block follows the handler's own code, inside its fingerprint.
+        let optout = match &h.trigger.kind {
+            TriggerKind::Event {
+                optout: Some(b), ..
+            } => {
+                let start = self.code.len();
+                self.block(b);
+                self.code.push(Instr::End);
+                Some(start)
+            }
+            _ => None,
+        };
         Handler {
             trigger,
             guard: h.guard.as_ref().map(|g| self.lower.expr(g)),
@@ -48,6 +61,7 @@ impl Lowerer<'_> {
                 trigger: String::new(),
             },
             fingerprint: String::new(),
+            optout,
         }
     }
 

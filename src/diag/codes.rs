@@ -125,6 +125,16 @@ pub const NO_INTERPOLATION: Code = Code("W0603");
 /// A handler with an empty body: the message is swallowed without a word.
 pub const EMPTY_HANDLER: Code = Code("W0604");
 
+// --- events (E09xx) -------------------------------------------------------------------
+/// An `on event` handler that can open a card and does not say what happens for a contact
+/// who opted out.
+pub const EVENT_OPTOUT: Code = Code("E0901");
+/// A free-form message in an `on event` handler that can open a card: the customer has
+/// not written, so only templates get through.
+pub const EVENT_FREE_FORM: Code = Code("E0902");
+/// `event.KEY` read after the handler waited (`ask`, `call`): the event is gone by then.
+pub const EVENT_AFTER_WAIT: Code = Code("E0903");
+
 // --- tests (T07xx) --------------------------------------------------------------------
 /// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
 pub const EXPECTATION_FAILED: Code = Code("T0701");
@@ -169,5 +179,14 @@ pub const ALL: &[(Code, &str)] = &[
     (SHADOWED, "handler can never fire"),
     (NO_INTERPOLATION, "interpolation not allowed here"),
     (EMPTY_HANDLER, "empty handler"),
+    (
+        EVENT_OPTOUT,
+        "event handler says nothing about opted-out contacts",
+    ),
+    (
+        EVENT_FREE_FORM,
+        "free-form message in an event handler that can open a card",
+    ),
+    (EVENT_AFTER_WAIT, "event read after the handler waited"),
     (EXPECTATION_FAILED, "test expectation failed"),
 ];

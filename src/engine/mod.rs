@@ -14,6 +14,7 @@ mod card;
 mod country;
 mod dispatch;
 mod eval;
+mod event;
 mod exec;
 pub mod hours;
 mod run;
@@ -21,6 +22,7 @@ mod state;
 pub mod validate;
 
 pub use country::country_of;
+pub use event::{BusinessEvent, EventError, check_event};
 pub use state::*;
 
 use crate::compile::Program;

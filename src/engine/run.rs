@@ -28,6 +28,11 @@ pub(super) struct Run<'p> {
     pub(super) in_silence_handler: bool,
     /// The window template was sent in this step already.
     pub(super) window_template_sent: bool,
+    /// The business event being handled, for `event.*`.
+    pub(super) event: Option<super::BusinessEvent>,
+    /// Code runs without a card on purpose (an `optout` block): it goes on after each
+    /// instruction instead of stopping as it does once a card closes.
+    pub(super) cardless: bool,
 }
 
 /// How a piece of code ended.
@@ -53,6 +58,8 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         quiet_reset: false,
         in_silence_handler: false,
         window_template_sent: false,
+        event: None,
+        cardless: false,
     };
     match ev {
         Event::Inbound(inb) => r.inbound(inb, false),
@@ -60,6 +67,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         Event::Status { message_id, status } => r.status(message_id, status),
         Event::Agent(a) => r.agent(a),
         Event::WebhookResult { call_id, result } => r.webhook_result(call_id, result),
+        Event::Business(e) => r.business(e),
     }
     r.finish();
     super::Outcome {
@@ -463,6 +471,8 @@ pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Ti
         quiet_reset: false,
         in_silence_handler: false,
         window_template_sent: false,
+        event: None,
+        cardless: false,
     };
     r.eval(e)
 }

@@ -230,6 +230,9 @@ pub enum Event {
         call_id: String,
         result: WebhookResult,
     },
+    /// An event from a business system, its payload checked by
+    /// [`check_event`](super::check_event).
+    Business(super::BusinessEvent),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

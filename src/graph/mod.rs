@@ -218,6 +218,7 @@ pub fn trigger_label(handler: &Handler, src: &str) -> String {
         TriggerKind::Choice(rows) => format!("choice {}", quoted(rows)),
         TriggerKind::Media(kind) => kind.as_str().to_string(),
         TriggerKind::FormSubmitted(form) => format!("form {} submitted", form.name),
+        TriggerKind::Event { name, .. } => format!("event {}", name.name),
         TriggerKind::When => String::from("when"),
         TriggerKind::Silence(d) => format!("after {} silence", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("after {} in stage", duration(d.seconds)),

@@ -18,8 +18,10 @@ pub fn key(item: &Item) -> (&'static str, String) {
         Item::Template(d) => ("template", d.name.name.clone()),
         Item::Webhook(d) => ("webhook", d.name.name.clone()),
         Item::Form(d) => ("form", d.name.name.clone()),
+        Item::Event(d) => ("event", d.name.name.clone()),
         Item::Stage(d) => ("stage", d.name.name.clone()),
         Item::Anywhere(_) => ("anywhere", String::new()),
+        Item::Migrate(_) => ("migrate", String::new()),
         Item::Test(d) => ("test", d.name.value.clone()),
     }
 }
@@ -29,6 +31,7 @@ pub fn describe(item: &Item) -> String {
     match key(item) {
         ("flow", _) => "the flow header".into(),
         ("anywhere", _) => "the `anywhere` block".into(),
+        ("migrate", _) => "the `migrate` block".into(),
         ("test", name) => format!("test {name:?}"),
         (kind, name) => format!("{kind} `{name}`"),
     }

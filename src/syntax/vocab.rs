@@ -90,6 +90,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "choose",
         "`choose \"Row\"`: the test customer picks a list row.",
     ),
+    kw(
+        "clock",
+        "`clock 2026-03-07 22:00`: sets the test clock to that moment, in the flow's time zone.",
+    ),
     kw("close", "`close [\"reason\"]`: closes the card."),
     kw(
         "closed",
@@ -122,12 +126,20 @@ pub const KEYWORDS: &[Keyword] = &[
         "`env(\"NAME\")`: a secret read from the environment when the daemon starts, never written in the script.",
     ),
     kw(
+        "event",
+        "`event NAME { key: type; ... }`: something a business system sends (`POST /events`) with a typed payload. `on event NAME` handles it: it advances the open card, or opens one. In a test: `event NAME { key: value }`.",
+    ),
+    kw(
         "every",
         "`retry 5 every 30s`: the first wait between two attempts of a webhook; it doubles after each.",
     ),
     kw(
         "expect",
         "`expect stage|routed|assigned|reply|template|field|posted|tagged|handoff|closed|sent nothing`: a check in a test.",
+    ),
+    kw(
+        "failed",
+        "`respond WEBHOOK failed`: in a test, the waiting `call` fails.",
     ),
     kw("false", "The yes/no value *no*."),
     kw(
@@ -181,6 +193,10 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw("is", "`FIELD is set` / `FIELD is not set`."),
     kw(
+        "keep",
+        "In `migrate`: `stage NAME keep` lets the open cards of that stage finish on their old revision.",
+    ),
+    kw(
         "keyword",
         "`on keyword \"fatura\", \"boleto\"`: a text containing one of the words, as whole words, ignoring case and accents.",
     ),
@@ -207,6 +223,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "message",
         "`on message`: any inbound message. In expressions, `message.text` and `message.type`.",
+    ),
+    kw(
+        "migrate",
+        "`migrate { stage OLD goto NEW; stage OLD keep; otherwise close \"reason\" template T }`: what publishing does with open cards the new revision cannot take over.",
     ),
     kw(
         "named",
@@ -237,7 +257,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw(
         "optout",
-        "`optout \"STOP\", \"SAIR\"`: words that stop all automated messages to the contact.",
+        "`optout \"STOP\", \"SAIR\"`: words that stop all automated messages to the contact. After an `on event` handler: `optout { ... }` says what happens instead for a contact who opted out.",
     ),
     kw("or", "`A or B`: at least one of the conditions holds."),
     kw(
@@ -272,6 +292,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "reply",
         "`reply \"text\"`, `reply buttons`, `reply list`, `reply template`, `reply form`: send a message to the customer.",
+    ),
+    kw(
+        "respond",
+        "`respond WEBHOOK { key: value }` / `respond WEBHOOK failed`: in a test, answers the `call` the conversation waits for.",
     ),
     kw(
         "retry",
@@ -397,7 +421,8 @@ pub const KEYWORDS: &[Keyword] = &[
 
 /// Words that open a top-level declaration.
 pub const DECLARATIONS: &[&str] = &[
-    "flow", "hours", "team", "field", "template", "webhook", "form", "stage", "anywhere", "test",
+    "flow", "hours", "team", "field", "template", "webhook", "form", "event", "stage", "anywhere",
+    "migrate", "test",
 ];
 
 /// Words that open a handler of a stage or `anywhere` block.
@@ -411,7 +436,7 @@ pub const ACTION_STARTS: &[&str] = &[
 
 /// Words that open a test step.
 pub const STEP_STARTS: &[&str] = &[
-    "contact", "send", "tap", "choose", "submit", "advance", "expect",
+    "contact", "send", "tap", "choose", "submit", "event", "respond", "advance", "clock", "expect",
 ];
 
 /// Words reserved inside expressions: they cannot start a path.
@@ -490,6 +515,10 @@ pub const ROOTS: &[(&str, &str)] = &[
     (
         "message",
         "The message being handled: `message.text`, `message.type`.",
+    ),
+    (
+        "event",
+        "In an `on event NAME` handler, the event being handled: `event.id` and the keys of its payload, `event.order`.",
     ),
 ];
 
@@ -652,6 +681,13 @@ pub const PROPERTIES: &[Property] = &[
         PropKind::Text,
         None,
         "The type of the message: `text`, `image`, `button`...",
+    ),
+    prop(
+        "event",
+        "id",
+        PropKind::Text,
+        None,
+        "The id the business system gave the event (events are taken once per id).",
     ),
 ];
 

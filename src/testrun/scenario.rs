@@ -36,6 +36,12 @@ pub struct Scenario<'p> {
     /// Effects of the latest action step.
     last: Vec<Effect>,
     transcript: Vec<String>,
+    /// The webhook of every `call` made so far, by call id, for `respond`.
+    calls: BTreeMap<String, String>,
+    /// Events sent so far; the next test event's id is `test-` and this plus one.
+    events_sent: u64,
+    /// Whether any event was delivered yet: until then `clock` may go back.
+    started: bool,
 }
 
 impl<'p> Scenario<'p> {
@@ -46,6 +52,9 @@ impl<'p> Scenario<'p> {
             now: start_instant(program),
             last: Vec::new(),
             transcript: Vec::new(),
+            calls: BTreeMap::new(),
+            events_sent: 0,
+            started: false,
         }
     }
 
@@ -90,14 +99,99 @@ impl<'p> Scenario<'p> {
     }
 
     fn deliver(&mut self, ev: Event) {
+        self.started = true;
         let out = engine::step(self.program, &self.state, &ev, self.now);
         self.state = out.state;
         for e in &out.effects {
             if let Some(line) = describe(e) {
                 self.transcript.push(line);
             }
+            if let EffectKind::Call {
+                call_id, webhook, ..
+            } = &e.kind
+            {
+                self.calls.insert(call_id.clone(), webhook.clone());
+            }
         }
         self.last.extend(out.effects);
+    }
+
+    /// The flow's local date now, for checks relative to `today`.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.program.timezone.to_datetime(self.now).date()
+    }
+
+    /// Sends a business event with a payload of JSON values, checked as the daemon
+    /// checks it; a refused event is an `Err` with the reason.
+    pub fn business_event(
+        &mut self,
+        name: &str,
+        payload: &serde_json::Value,
+    ) -> Result<&[Effect], engine::EventError> {
+        self.events_sent += 1;
+        let id = format!("test-{}", self.events_sent);
+        let ev = engine::check_event(self.program, name, &id, payload, self.today())?;
+        self.transcript.push(format!("> event {name} {payload}"));
+        Ok(self.event(Event::Business(ev)))
+    }
+
+    /// Answers the `call` the conversation waits for: with a JSON body, or as failed.
+    /// `Err` says why there is nothing to answer.
+    pub fn respond(
+        &mut self,
+        webhook: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(), String> {
+        let waiting = self.state.card.as_ref().and_then(|c| match &c.suspended {
+            Some(engine::Suspension::Call { call_id, .. }) => Some(call_id.clone()),
+            _ => None,
+        });
+        let Some(call_id) = waiting else {
+            return Err("no webhook call is waiting for an answer".into());
+        };
+        let called = self.calls.get(&call_id).cloned().unwrap_or_default();
+        if called != webhook {
+            return Err(format!(
+                "the conversation waits for `{called}`, not `{webhook}`"
+            ));
+        }
+        let result = match body {
+            Some(body) => {
+                self.transcript.push(format!("> respond {webhook} {body}"));
+                engine::WebhookResult::Ok { body }
+            }
+            None => {
+                self.transcript.push(format!("> respond {webhook} failed"));
+                engine::WebhookResult::Failed {
+                    reason: "failed in the test".into(),
+                }
+            }
+        };
+        self.event(Event::WebhookResult { call_id, result });
+        Ok(())
+    }
+
+    /// Sets the clock to a moment: forward, firing due timers like `advance`, or anywhere
+    /// before the conversation started.
+    pub fn set_clock(&mut self, at: Timestamp) -> Result<(), String> {
+        if at >= self.now {
+            let secs = at.duration_since(self.now).as_secs();
+            self.advance(secs);
+            self.now = at;
+            Ok(())
+        } else if !self.started {
+            self.now = at;
+            self.last.clear();
+            Ok(())
+        } else {
+            Err(format!(
+                "the clock is at {} already and cannot go back",
+                self.program
+                    .timezone
+                    .to_datetime(self.now)
+                    .strftime("%Y-%m-%d %H:%M")
+            ))
+        }
     }
 
     /// Moves the clock forward, firing due timers in order, each at its instant.
@@ -173,6 +267,59 @@ impl<'p> Scenario<'p> {
                     values: map,
                 }));
             }
+            StepKind::Event { name, values } => {
+                let payload = self.json_object(values);
+                if let Err(e) = self.business_event(&name.name, &payload) {
+                    return Err(Problem {
+                        expected: format!("expected event `{}` to be accepted", name.name),
+                        got: Some(format!("refused: {e}")),
+                    });
+                }
+            }
+            StepKind::Respond { webhook, answer } => {
+                let body = answer.as_ref().map(|a| self.json_object(a));
+                if let Err(why) = self.respond(&webhook.name, body) {
+                    return Err(Problem {
+                        expected: format!(
+                            "expected a `call` to `{}` waiting for its answer",
+                            webhook.name
+                        ),
+                        got: Some(why),
+                    });
+                }
+            }
+            StepKind::Clock { date, time } => {
+                let at = match crate::compile::expr::date_value(date) {
+                    Value::Date(d) => jiff::civil::DateTime::new(
+                        d.year(),
+                        d.month(),
+                        d.day(),
+                        i8::try_from(time.hour).unwrap_or(-1),
+                        i8::try_from(time.minute).unwrap_or(-1),
+                        0,
+                        0,
+                    )
+                    .ok()
+                    .and_then(|dt| self.program.timezone.to_timestamp(dt).ok()),
+                    _ => None,
+                };
+                let Some(at) = at else {
+                    return Err(Problem {
+                        expected: "expected a moment that exists in the flow's time zone".into(),
+                        got: None,
+                    });
+                };
+                self.transcript.push(format!(
+                    "> clock {:04}-{:02}-{:02} {:02}:{:02}",
+                    date.year, date.month, date.day, time.hour, time.minute
+                ));
+                if let Err(why) = self.set_clock(at) {
+                    return Err(Problem {
+                        expected: "expected the clock to move forward".into(),
+                        got: Some(why),
+                    });
+                }
+            }
             StepKind::Advance(d) => {
                 let secs = i64::try_from(d.seconds).unwrap_or(i64::MAX);
                 self.transcript.push(format!(
@@ -184,6 +331,16 @@ impl<'p> Scenario<'p> {
             StepKind::Expect(e) => self.expect(e)?,
         }
         Ok(())
+    }
+
+    /// `{ key: value, ... }` as a JSON object, each value evaluated.
+    fn json_object(&self, entries: &[ast::ObjEntry]) -> serde_json::Value {
+        serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.name.clone(), self.value_of(&e.value).to_json()))
+                .collect(),
+        )
     }
 
     fn value_of(&self, e: &ast::Expr) -> Value {
