@@ -199,11 +199,11 @@ fn typed(
         (FieldCheck::YesNo, J::Bool(b)) => Ok(Value::Bool(*b)),
         (FieldCheck::YesNo, _) => Err(wrong("`true` or `false`")),
         (FieldCheck::Date { .. }, J::String(s)) => {
-            if !is_iso_date(s) {
+            if !is_iso_date(s) || s.parse::<Date>().is_err() {
                 return Err(EventError::Invalid {
                     key: key.to_string(),
                     value: format!("{s:?}"),
-                    rule: "must be a date written YYYY-MM-DD".into(),
+                    rule: "must be a calendar date written YYYY-MM-DD".into(),
                 });
             }
             super::validate::validate(check, s, today).ok_or_else(|| invalid(format!("{s:?}")))
@@ -247,7 +247,7 @@ pub fn rule(check: &FieldCheck, today: Date) -> String {
     };
     match check {
         FieldCheck::Text { pattern, length } => {
-            let mut parts = vec!["must not be empty".to_string()];
+            let mut parts = Vec::new();
             if let Some(re) = pattern {
                 parts.push(format!("match /{}/", re.as_str()));
             }
@@ -258,7 +258,11 @@ pub fn rule(check: &FieldCheck, today: Date) -> String {
                     Value::Num(*max)
                 ));
             }
-            join_rules(parts)
+            if parts.is_empty() {
+                "must not be empty".into()
+            } else {
+                format!("must {}", parts.join(" and "))
+            }
         }
         FieldCheck::Number { range } => match range {
             Some((min, max)) => format!(
@@ -289,14 +293,6 @@ pub fn rule(check: &FieldCheck, today: Date) -> String {
                 .join(", ")
         ),
         FieldCheck::YesNo => "must be `true` or `false`".into(),
-    }
-}
-
-fn join_rules(parts: Vec<String>) -> String {
-    match parts.as_slice() {
-        [one] => one.clone(),
-        [first, rest @ ..] => format!("{first} and must {}", rest.join(" and ")),
-        [] => String::new(),
     }
 }
 
