@@ -17,12 +17,14 @@ mod eval;
 mod event;
 mod exec;
 pub mod hours;
+mod migrate;
 mod run;
 mod state;
 pub mod validate;
 
 pub use country::country_of;
 pub use event::{BusinessEvent, EventError, check_event};
+pub use migrate::migrate_card;
 pub use state::*;
 
 use crate::compile::Program;

@@ -1,0 +1,6 @@
+//! Publishing control, pure: what a new revision does to the cards still open
+//! ([`migrate`]), what it would have done to recorded conversations ([`replay`]), and a
+//! recorded conversation as a regression test ([`save_test`]). The daemon stores
+//! revisions and recordings and calls these; nothing here reads a clock or a database.
+
+pub mod migrate;
