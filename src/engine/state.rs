@@ -494,7 +494,7 @@ pub enum EffectKind {
 }
 
 /// A message to send, fully built.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutMessage {
     Text {

@@ -4,3 +4,4 @@
 //! revisions and recordings and calls these; nothing here reads a clock or a database.
 
 pub mod migrate;
+pub mod replay;

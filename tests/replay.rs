@@ -1,0 +1,434 @@
+//! Replay of recorded conversations against a candidate: the same script replays
+//! identical; each class of divergence, made by a deliberate change, is reported at the
+//! turn where it happens; reports render for people and as JSON (`docs/publishing.md`).
+
+#[path = "support/engine.rs"]
+mod support;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use std::collections::BTreeMap;
+use support::program;
+use wafl::compile::{Program, Value};
+use wafl::engine::{
+    AgentAction, Contact, DeliveryStatus, Event, Inbound, InboundMessage, WebhookResult,
+};
+use wafl::publish::replay::{self, Class, Recorder, Recording, Report, Verdict};
+use wafl::syntax::source::SourceFile;
+
+const SHOP: &str = r#"
+flow "Shop" { timezone "UTC"; start menu; window template back_soon }
+field order: text matching /^[A-Z]{2}[0-9]{4}$/
+field status: text
+template back_soon "back_soon" lang "en"
+template shipped "shipped" lang "en" with order
+event order_shipped { order: text; eta: date }
+webhook orders "https://orders.example.com/lookup"
+webhook crm "https://crm.example.com/hooks"
+form details "Details" { screen "You" { email: email "E-mail"; name: text "Name" } }
+team support { agents "ana@example.com" }
+
+anywhere {
+  on keyword "agent" { reply "A person will help."; handoff support }
+}
+
+stage menu {
+  on event order_shipped {
+    set order = event.order
+    send template shipped(event.order)
+    goto shipped_wait
+  } optout ignore
+  on button "Track" { goto tracking }
+  on button "Contact" { reply form details "Tell us how to reach you" }
+  on form details submitted {
+    post crm { email: email, name: name }
+    reply "Thanks, we will write to {email}."
+    close "contact"
+  }
+  after 10m silence { reply "Still there?" }
+  otherwise { reply buttons "Hi! What do you need?" ["Track", "Contact"] }
+}
+
+stage shipped_wait {
+  on button "Track it" { goto tracking }
+  otherwise { reply "Tap the button to track your order." }
+}
+
+stage tracking {
+  on enter {
+    ask order "Your order number?" tries 2 else handoff support
+    call orders { order: order } save status timeout 5s else {
+      reply "Lookup failed."
+      handoff support
+    }
+    reply "Order {order}: {status}."
+    post crm { order: order, status: status }
+    close "tracked"
+  }
+  otherwise { reply "One moment." }
+}
+"#;
+
+fn t0() -> Timestamp {
+    "2026-03-02T14:00:00Z".parse().expect("an instant")
+}
+
+fn at(secs: i64) -> Timestamp {
+    t0().checked_add(SignedDuration::from_secs(secs))
+        .expect("in range")
+}
+
+fn text(s: &str) -> Event {
+    Event::Inbound(Inbound::text(s))
+}
+
+fn message(m: InboundMessage) -> Event {
+    Event::Inbound(Inbound {
+        profile_name: Some("Ana".into()),
+        message: m,
+    })
+}
+
+/// The call id of the latest `call` the recorder's contact made.
+fn waiting_call(r: &Recorder<'_>) -> String {
+    match r.state().card.as_ref().and_then(|c| c.suspended.as_ref()) {
+        Some(wafl::engine::Suspension::Call { call_id, .. }) => call_id.clone(),
+        _ => panic!("no call waits"),
+    }
+}
+
+/// Five conversations with the live script: tracking with a webhook answer, a silence
+/// timer and a form, an event that opens the card, an agent and delivery statuses, and
+/// a lookup that times out.
+fn recordings(live: &Program) -> Vec<Recording> {
+    let mut out = Vec::new();
+
+    let mut r = Recorder::new(live, Contact::new("+5511900000001"), t0());
+    r.input(text("hi"), at(0));
+    r.input(message(InboundMessage::Button("Track".into())), at(30));
+    r.input(text("AB1234"), at(60));
+    let call = waiting_call(&r);
+    r.input(
+        Event::WebhookResult {
+            call_id: call,
+            result: WebhookResult::Ok {
+                body: json!({"status": "shipped"}),
+            },
+        },
+        at(61),
+    );
+    out.push(r.finish());
+
+    let mut r = Recorder::new(live, Contact::new("+5511900000002"), t0());
+    r.input(text("hello"), at(0));
+    r.advance(at(11 * 60));
+    r.input(
+        message(InboundMessage::Button("Contact".into())),
+        at(12 * 60),
+    );
+    let values: BTreeMap<String, Value> = [
+        ("email".to_string(), Value::Str("ana@example.com".into())),
+        ("name".to_string(), Value::Str("Ana Souza".into())),
+    ]
+    .into();
+    r.input(
+        message(InboundMessage::Form {
+            form: "details".into(),
+            values,
+        }),
+        at(13 * 60),
+    );
+    out.push(r.finish());
+
+    let mut r = Recorder::new(live, Contact::new("+5511900000003"), t0());
+    let p = live;
+    let ev = wafl::engine::check_event(
+        p,
+        "order_shipped",
+        "erp-77",
+        &json!({"order": "CD5678", "eta": "2026-03-05"}),
+        jiff::civil::Date::new(2026, 3, 2).expect("a date"),
+    )
+    .expect("valid event");
+    r.input(Event::Business(ev), at(0));
+    r.input(message(InboundMessage::Button("Track it".into())), at(3600));
+    r.input(text("CD5678"), at(3620));
+    r.advance(at(3700));
+    out.push(r.finish());
+
+    let mut r = Recorder::new(live, Contact::new("+5511900000004"), t0());
+    let outs = r.input(text("I want an agent"), at(0)).to_vec();
+    let sent = outs
+        .iter()
+        .find_map(|o| match &o.kind {
+            replay::OutputKind::Send { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .expect("a reply was sent");
+    r.input(
+        Event::Status {
+            message_id: sent,
+            status: DeliveryStatus::Delivered,
+        },
+        at(2),
+    );
+    r.input(
+        Event::Agent(AgentAction::Reply {
+            agent: "ana@example.com".into(),
+            text: "Hi, Ana here.".into(),
+        }),
+        at(60),
+    );
+    r.input(Event::Agent(AgentAction::Release), at(120));
+    r.input(text("thanks"), at(180));
+    out.push(r.finish());
+
+    let mut r = Recorder::new(live, Contact::new("+5511900000005"), t0());
+    r.input(text("hi"), at(0));
+    r.input(message(InboundMessage::Button("Track".into())), at(10));
+    r.input(text("zz"), at(20));
+    r.input(text("EF9012"), at(30));
+    r.advance(at(60));
+    out.push(r.finish());
+    out
+}
+
+fn replay_all(candidate: &str) -> Vec<replay::Conversation> {
+    let live = program(SHOP);
+    let cand = program(candidate);
+    recordings(&live)
+        .iter()
+        .map(|rec| replay::replay(&cand, rec))
+        .collect()
+}
+
+/// `(contact, class, turn)` of every conversation that diverged.
+fn divergences(candidate: &str) -> Vec<(String, Class, usize)> {
+    replay_all(candidate)
+        .into_iter()
+        .filter_map(|c| match c.verdict {
+            Verdict::Diverged(d) => Some((c.contact, d.class, d.turn)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_script_replays_identical() {
+    let all = replay_all(SHOP);
+    assert_eq!(all.len(), 5);
+    for c in &all {
+        assert_eq!(c.verdict, Verdict::Identical, "{}", c.contact);
+        assert_eq!(c.pairs.len(), c.turns, "{}: every turn compared", c.contact);
+    }
+    // The recordings exercise what they claim to.
+    let recs = recordings(&program(SHOP));
+    assert!(
+        recs[0]
+            .turns
+            .iter()
+            .any(|t| matches!(t.input, Event::WebhookResult { .. }))
+    );
+    assert!(
+        recs[1]
+            .turns
+            .iter()
+            .any(|t| matches!(t.input, Event::Timer { .. }))
+    );
+    assert!(
+        recs[2]
+            .turns
+            .iter()
+            .any(|t| matches!(t.input, Event::Business(_)))
+    );
+    assert!(
+        recs[3]
+            .turns
+            .iter()
+            .any(|t| matches!(t.input, Event::Agent(_)))
+    );
+    assert!(
+        recs[4]
+            .turns
+            .iter()
+            .any(|t| matches!(&t.input, Event::Timer { id } if id.starts_with("call/")))
+    );
+}
+
+#[test]
+fn edits_elsewhere_change_nothing() {
+    let inserted = SHOP.replace(
+        "stage tracking {\n",
+        "stage tracking {\n  on keyword \"zzz\" { ignore }\n",
+    );
+    assert_eq!(divergences(&inserted), []);
+}
+
+#[test]
+fn other_wording_is_reported_where_the_text_changed() {
+    let cand = SHOP.replace(
+        "Order {order}: {status}.",
+        "Your order {order} is {status}.",
+    );
+    assert_eq!(
+        divergences(&cand),
+        [("+5511900000001".into(), Class::OtherWording, 3)]
+    );
+}
+
+#[test]
+fn another_route_is_reported_at_the_turn_that_takes_it() {
+    let cand = SHOP.replace(
+        "on button \"Track\" { goto tracking }",
+        "on button \"Track\" { handoff support }",
+    );
+    assert_eq!(
+        divergences(&cand),
+        [
+            ("+5511900000001".into(), Class::OtherRoute, 1),
+            ("+5511900000005".into(), Class::OtherRoute, 1),
+        ]
+    );
+}
+
+#[test]
+fn another_payload_is_reported_at_the_webhook_answer() {
+    let cand = SHOP.replace(
+        "post crm { order: order, status: status }",
+        "post crm { order: order, status: status, channel: \"whatsapp\" }",
+    );
+    assert_eq!(
+        divergences(&cand),
+        [("+5511900000001".into(), Class::OtherPayload, 3)]
+    );
+    let buttons = SHOP.replace("[\"Track\", \"Contact\"]", "[\"Track\", \"Write to us\"]");
+    let d = divergences(&buttons);
+    assert!(
+        d.contains(&("+5511900000001".into(), Class::OtherPayload, 0)),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_refused_event_or_a_spent_budget_is_a_candidate_error() {
+    let cand = SHOP.replace("eta: date }", "eta: number }");
+    assert_eq!(
+        divergences(&cand),
+        [("+5511900000003".into(), Class::CandidateError, 0)]
+    );
+    let conv = replay_all(&cand)
+        .into_iter()
+        .find(|c| c.contact == "+5511900000003")
+        .expect("the event conversation");
+    let Verdict::Diverged(d) = conv.verdict else {
+        panic!("diverged")
+    };
+    assert!(
+        d.detail
+            .contains("the candidate refuses the event: `eta` must be a number"),
+        "{}",
+        d.detail
+    );
+
+    let tiny = SHOP.replace(
+        "window template back_soon }",
+        "window template back_soon; budget 2 }",
+    );
+    let d = divergences(&tiny);
+    assert!(
+        d.iter().any(|(_, c, _)| *c == Class::CandidateError),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_timer_only_the_candidate_has_diverges_when_it_fires() {
+    let cand = SHOP.replace(
+        "after 10m silence { reply \"Still there?\" }",
+        "after 5m silence { reply \"Hello?\" }\n  after 10m silence { reply \"Still there?\" }",
+    );
+    let d = divergences(&cand);
+    // The second conversation was silent for 11 minutes: the new timer fires at 5.
+    assert!(
+        d.contains(&("+5511900000002".into(), Class::OtherRoute, 1)),
+        "{d:?}"
+    );
+    let conv = replay_all(&cand)
+        .into_iter()
+        .find(|c| c.contact == "+5511900000002")
+        .expect("recorded");
+    let Verdict::Diverged(div) = &conv.verdict else {
+        panic!("diverged")
+    };
+    assert_eq!(div.at, at(5 * 60));
+    assert!(
+        div.detail.contains("the live bot did nothing then"),
+        "{}",
+        div.detail
+    );
+    // Changing the live timer's duration is a timer the live bot never had.
+    let later = SHOP.replace("after 10m silence", "after 20m silence");
+    let d = divergences(&later);
+    assert!(
+        d.contains(&("+5511900000002".into(), Class::OtherRoute, 1)),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn recordings_are_versioned_json_and_odd_ones_are_skipped() {
+    let recs = recordings(&program(SHOP));
+    for rec in &recs {
+        let text = serde_json::to_string(rec).expect("serialises");
+        let back: Recording = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(&back, rec);
+    }
+    let cand = program(SHOP);
+    let mut future = recs[0].clone();
+    future.v = 99;
+    assert!(matches!(
+        replay::replay(&cand, &future).verdict,
+        Verdict::Skipped { ref reason } if reason.contains("version 99")
+    ));
+    let mut mid_card = recs[1].clone();
+    let mut rec = Recorder::new(&cand, Contact::new("+5511900000009"), t0());
+    rec.input(text("hi"), at(0));
+    mid_card.start = rec.state().clone();
+    assert!(matches!(
+        replay::replay(&cand, &mid_card).verdict,
+        Verdict::Skipped { ref reason } if reason.contains("inside an open card")
+    ));
+}
+
+fn report(candidate: &str) -> Report {
+    let cand = program(candidate);
+    let source = SourceFile::new("candidate.flow", candidate);
+    Report::new(&cand, Some(&source), replay_all(candidate))
+}
+
+#[test]
+fn reports_sum_up_per_stage_and_handler_and_show_divergences_side_by_side() {
+    let cand = SHOP
+        .replace("Order {order}: {status}.", "Your order {order} is {status}.")
+        .replace(
+            "on button \"Track\" { goto tracking }",
+            "on button \"Track\" { goto tracking }\n  on button \"Contact\" { reply \"Write to help@example.com\" }",
+        );
+    let r = report(&cand);
+    assert_eq!(r.summary.conversations, 5);
+    assert_eq!(r.summary.identical, 3);
+    assert_eq!(r.summary.diverged, 2);
+    assert!((r.summary.divergence_pct - 40.0).abs() < 1e-9);
+    assert!(r.exceeds(10.0));
+    assert!(!r.exceeds(40.0));
+    insta::assert_snapshot!(r.render());
+    insta::assert_json_snapshot!(r.to_json());
+}
+
+#[test]
+fn identical_replays_report_no_divergence() {
+    let r = report(SHOP);
+    assert_eq!(r.summary.diverged, 0);
+    assert!(!r.exceeds(0.0));
+    insta::assert_snapshot!(r.render());
+}
