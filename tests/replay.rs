@@ -432,3 +432,60 @@ fn identical_replays_report_no_divergence() {
     assert!(!r.exceeds(0.0));
     insta::assert_snapshot!(r.render());
 }
+
+/// A recording as a test block, added to the script it was recorded with.
+fn saved(src: &str, rec: &Recording) -> wafl::publish::save_test::SavedTest {
+    wafl::publish::save_test::save_test(&program(src), rec, "recorded").expect("a test is written")
+}
+
+#[test]
+fn saved_tests_pass_against_the_recorded_script_with_personal_data_masked() {
+    let recs = recordings(&program(SHOP));
+    for rec in &recs {
+        let test = saved(SHOP, rec);
+        let script = format!("{SHOP}\n{}", test.text);
+        let results = support::run_tests(&script);
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].1, None, "{}", test.text);
+        // Nothing personal is left: not the phone, nor the e-mail, name or order.
+        for secret in [
+            &rec.contact[3..],
+            "ana@example.com",
+            "Ana Souza",
+            "AB1234",
+            "CD5678",
+        ] {
+            assert!(!test.text.contains(secret), "{secret} in\n{}", test.text);
+        }
+    }
+    insta::assert_snapshot!("saved_tracking", saved(SHOP, &recs[0]).text);
+    insta::assert_snapshot!("saved_form", saved(SHOP, &recs[1]).text);
+    insta::assert_snapshot!("saved_event", saved(SHOP, &recs[2]).text);
+    let agent = saved(SHOP, &recs[3]);
+    assert!(
+        agent.cut.as_deref().is_some_and(|c| c.contains("agent")),
+        "{agent:?}"
+    );
+    insta::assert_snapshot!("saved_agent", agent.text);
+}
+
+#[test]
+fn a_value_the_route_depends_on_is_kept_as_written() {
+    let src = SHOP.replace(
+        "  otherwise { reply buttons \"Hi! What do you need?\"",
+        "  on message when message.text contains \"urgent\" { reply \"Right away.\"; handoff support }\n  otherwise { reply buttons \"Hi! What do you need?\"",
+    );
+    let p = program(&src);
+    let mut r = Recorder::new(&p, Contact::new("+5511900000010"), t0());
+    r.input(text("this is URGENT please"), at(0));
+    let rec = r.finish();
+    let test = saved(&src, &rec);
+    assert_eq!(test.kept, ["turn 1: \"this is URGENT please\""]);
+    assert!(
+        test.text.contains("send \"this is URGENT please\""),
+        "{}",
+        test.text
+    );
+    let results = support::run_tests(&format!("{src}\n{}", test.text));
+    assert_eq!(results[0].1, None);
+}

@@ -22,7 +22,7 @@ mod run;
 mod state;
 pub mod validate;
 
-pub use country::country_of;
+pub use country::{calling_code, country_of};
 pub use event::{BusinessEvent, EventError, check_event};
 pub use migrate::migrate_card;
 pub use state::*;

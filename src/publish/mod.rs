@@ -3,5 +3,7 @@
 //! recorded conversation as a regression test ([`save_test`]). The daemon stores
 //! revisions and recordings and calls these; nothing here reads a clock or a database.
 
+pub mod mask;
 pub mod migrate;
 pub mod replay;
+pub mod save_test;
