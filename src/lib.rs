@@ -11,6 +11,7 @@ pub mod engine;
 pub mod fmt;
 pub mod graph;
 pub mod lsp;
+pub mod measure;
 pub mod publish;
 pub mod repl;
 pub mod runtime;

@@ -7,6 +7,7 @@ mod support;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use wafl::compile::{Program, Value};
+use wafl::engine::events::{self, CardEvent};
 use wafl::engine::{
     self, AgentAction, Contact, DeliveryStatus, EffectKind, Event, Inbound, InboundMessage,
     MediaType, Outcome, State, WebhookResult,
@@ -66,6 +67,10 @@ stage service {
 }
 stage loop_a { on enter { goto loop_b } otherwise { goto loop_b } }
 stage loop_b { on enter { goto loop_a } otherwise { goto loop_a } }
+sla billing_desk for billing {
+  first reply within 30m else { priority urgent; post crm { late: true } }
+  resolution within 4h
+}
 "#;
 
 /// What a test does next; indexes pick among live timers and calls when there are any.
@@ -82,6 +87,8 @@ enum Act {
     Agent(u8, String),
     CallOk(String),
     CallFail,
+    FormRefused,
+    FormScreen(String),
     Wait(i64),
 }
 
@@ -124,6 +131,8 @@ fn act() -> impl Strategy<Value = Act> {
         1 => (0u8..4, ".{0,10}").prop_map(|(k, s)| Act::Agent(k, s)),
         1 => prop_oneof![Just("shipped".to_string()), ".{0,8}"].prop_map(Act::CallOk),
         1 => Just(Act::CallFail),
+        1 => Just(Act::FormRefused),
+        1 => prop_oneof![Just("WHEN".to_string()), ".{0,8}"].prop_map(Act::FormScreen),
         2 => prop_oneof![0i64..120, 0i64..100_000, Just(86_400i64)].prop_map(Act::Wait),
     ]
 }
@@ -220,6 +229,14 @@ fn event_for(act: &Act, state: &State, now: &mut jiff::Timestamp) -> Option<Even
                 reason: "500".into(),
             },
         }),
+        Act::FormRefused => Some(Event::FormRefused {
+            form: "booking".into(),
+            fields: vec!["when_day".into()],
+        }),
+        Act::FormScreen(screen) => Some(Event::FormScreen {
+            form: "booking".into(),
+            screen: screen.clone(),
+        }),
         Act::Wait(secs) => {
             *now = now
                 .checked_add(jiff::SignedDuration::from_secs(*secs))
@@ -268,6 +285,16 @@ fn play(program: &Program, acts: &[Act]) -> Vec<Outcome> {
         // Effects go to the daemon's outbox as JSON.
         if let Err(e) = serde_json::to_string(&o.effects) {
             panic!("effects do not serialise: {e}");
+        }
+        // Card events are records: they read back as written, and belong to this
+        // contact's cards.
+        for e in events::derive(program, "sha256:props", &state, &ev, &o, now) {
+            assert_eq!(CardEvent::decode(&e.encode()).as_ref(), Ok(&e));
+            assert_eq!(e.contact, state.contact.phone);
+            assert!(
+                e.card >= 1 && e.card <= o.state.cards_opened.max(1),
+                "{e:?}"
+            );
         }
         state = o.state.clone();
         out.push(o);

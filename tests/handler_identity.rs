@@ -19,6 +19,7 @@ fn key(stage: Option<&str>, trigger: &str) -> HandlerKey {
     HandlerKey {
         stage: stage.map(str::to_string),
         trigger: trigger.to_string(),
+        sla: None,
     }
 }
 

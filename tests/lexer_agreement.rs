@@ -242,6 +242,21 @@ impl Walk {
                     self.step(step);
                 }
             }
+            Item::Sla(d) => {
+                self.ident(&d.name);
+                for t in &d.teams {
+                    self.ident(t);
+                }
+                for target in &d.targets {
+                    self.duration(&target.within);
+                    if let Some(h) = &target.inside {
+                        self.ident(h);
+                    }
+                    if let Some(b) = &target.breach {
+                        self.block(b);
+                    }
+                }
+            }
         }
     }
 
@@ -491,6 +506,16 @@ impl Walk {
                 self.date(date);
                 self.clock(time);
             }
+            StepKind::Agent(a) => match a {
+                AgentStep::Reply(t) | AgentStep::Assign(t) => self.text(t),
+                AgentStep::Resolve(r) => {
+                    if let Some(t) = r {
+                        self.text(t);
+                    }
+                }
+                AgentStep::Release => {}
+                AgentStep::Route(team) => self.ident(team),
+            },
             StepKind::Expect(x) => match x {
                 Expectation::Stage(id) | Expectation::Routed(id) | Expectation::Template(id) => {
                     self.ident(id)
@@ -507,6 +532,13 @@ impl Walk {
                 }
                 Expectation::Closed(reason) => {
                     if let Some(t) = reason {
+                        self.text(t);
+                    }
+                }
+                Expectation::Sla { sla, .. } => self.ident(sla),
+                Expectation::Event { kind, detail } => {
+                    self.ident(kind);
+                    if let Some(t) = detail {
                         self.text(t);
                     }
                 }

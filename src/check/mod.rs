@@ -16,6 +16,7 @@ mod limits;
 mod names;
 mod shadow;
 mod shape;
+mod sla;
 #[cfg(test)]
 mod testkit;
 mod totality;
@@ -74,6 +75,7 @@ pub fn check(file: &ast::File) -> Checked {
     assign::run(&mut cx);
     window::run(&mut cx);
     events::run(&mut cx);
+    sla::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();

@@ -12,8 +12,9 @@ use super::types::{is_root, properties};
 use super::walk::{self, Owner};
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::syntax::ast::{
-    self, Action, ActionKind, Block, Expectation, Expr, ExprKind, FieldKind, File, FlowSettingKind,
-    FormDecl, Handler, Ident, Item, MessageKind, ObjEntry, StepKind, Text, TriggerKind,
+    self, Action, ActionKind, AgentStep, Block, Expectation, Expr, ExprKind, FieldKind, File,
+    FlowSettingKind, FormDecl, Handler, Ident, Item, MessageKind, ObjEntry, StepKind, Text,
+    TriggerKind,
 };
 use crate::syntax::span::Span;
 use std::collections::BTreeSet;
@@ -57,6 +58,9 @@ fn declare_hint(kind: DeclKind, name: &str) -> String {
         DeclKind::Form => format!("declare it with `form {name} \"Title\" {{ screen ... }}`"),
         DeclKind::Hours => format!("declare it with `hours {name} {{ mon-fri 09:00-18:00 }}`"),
         DeclKind::Event => format!("declare it with `event {name} {{ key: text }}`"),
+        DeclKind::Sla => {
+            format!("declare it with `sla {name} for TEAM {{ first reply within 2h }}`")
+        }
     }
 }
 
@@ -203,6 +207,19 @@ impl<'a> Resolver<'a> {
                     }
                 }
             }
+            Item::Sla(sla) => {
+                for team in &sla.teams {
+                    self.resolve(DeclKind::Team, team);
+                }
+                for target in &sla.targets {
+                    if let Some(h) = &target.inside {
+                        self.resolve(DeclKind::Hours, h);
+                    }
+                    if let Some(b) = &target.breach {
+                        self.block(b);
+                    }
+                }
+            }
             Item::Stage(_) | Item::Anywhere(_) => {}
         }
     }
@@ -254,10 +271,45 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 Expectation::Field(expr) => self.expr(expr),
+                Expectation::Sla { sla, .. } => {
+                    self.resolve(DeclKind::Sla, sla);
+                }
+                Expectation::Event { kind, detail } => {
+                    self.event_kind(kind);
+                    if let Some(d) = detail {
+                        self.plain(d, "event names");
+                    }
+                }
                 _ => {}
             },
+            StepKind::Agent(AgentStep::Route(team)) => {
+                self.resolve(DeclKind::Team, team);
+            }
+            StepKind::Agent(AgentStep::Reply(t)) => self.plain(t, "test messages"),
+            StepKind::Agent(AgentStep::Assign(t)) => self.plain(t, "agent addresses"),
             _ => {}
         }
+    }
+
+    /// `expect event KIND`: the kind must be one of the card events.
+    fn event_kind(&mut self, kind: &Ident) {
+        let kinds = crate::engine::events::KINDS;
+        if kinds.contains(&kind.name.as_str()) {
+            return;
+        }
+        let help = did_you_mean(&kind.name, kinds.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| "see `docs/measurement.md` for every card event".into());
+        self.diags.push(
+            Diagnostic::new(
+                codes::UNKNOWN_NAME,
+                format!("unknown card event `{}`", kind.name),
+                kind.span,
+                "no card event has this name",
+            )
+            .with_note(format!("card events are {}", kinds.join(", ")))
+            .with_help(help),
+        );
     }
 
     /// The keys of `submit FORM { ... }` must be inputs of that form.

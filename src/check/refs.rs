@@ -196,6 +196,20 @@ impl Builder {
                     self.step(&step.kind);
                 }
             }
+            Item::Sla(sla) => {
+                self.decl(DeclKind::Sla, &sla.name);
+                for team in &sla.teams {
+                    self.use_(DeclKind::Team, team, "sla for");
+                }
+                for target in &sla.targets {
+                    if let Some(h) = &target.inside {
+                        self.use_(DeclKind::Hours, h, "sla inside");
+                    }
+                    if let Some(b) = &target.breach {
+                        self.block(b);
+                    }
+                }
+            }
         }
     }
 
@@ -302,8 +316,12 @@ impl Builder {
                         self.expr(&v.value);
                     }
                 }
+                Expectation::Sla { sla, .. } => self.use_(DeclKind::Sla, sla, "expect sla"),
                 _ => {}
             },
+            StepKind::Agent(ast::AgentStep::Route(team)) => {
+                self.use_(DeclKind::Team, team, "agent route")
+            }
             _ => {}
         }
     }

@@ -16,6 +16,7 @@ pub enum DeclKind {
     Form,
     Hours,
     Event,
+    Sla,
 }
 
 impl DeclKind {
@@ -29,6 +30,7 @@ impl DeclKind {
             DeclKind::Form => "form",
             DeclKind::Hours => "hours",
             DeclKind::Event => "event",
+            DeclKind::Sla => "sla",
         }
     }
 }
@@ -58,6 +60,7 @@ pub struct Symbols {
     pub forms: Decls,
     pub hours: Decls,
     pub events: Decls,
+    pub slas: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
     /// Index of the `migrate` block, if any.
@@ -74,6 +77,7 @@ impl Symbols {
             DeclKind::Form => Some(&self.forms),
             DeclKind::Hours => Some(&self.hours),
             DeclKind::Event => Some(&self.events),
+            DeclKind::Sla => Some(&self.slas),
             DeclKind::Field => None,
         }
     }
@@ -226,6 +230,9 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
                 } else {
                     s.migrate = Some(i);
                 }
+            }
+            Item::Sla(sla) => {
+                insert(&mut s.slas, DeclKind::Sla, &sla.name, i, diags);
             }
             Item::Anywhere(_) | Item::Test(_) => {}
         }

@@ -187,6 +187,9 @@ pub(crate) fn run(cx: &mut Cx) {
         }
     }
     t.event = None;
+    for block in walk::sla_blocks(cx.file) {
+        walk::each_action(block, &mut |action| t.action(action));
+    }
     for item in &cx.file.items {
         match item {
             Item::Test(test) => {

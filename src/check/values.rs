@@ -445,6 +445,11 @@ impl Values<'_> {
                         }
                     }
                 }
+                Item::Sla(sla) => {
+                    for target in &sla.targets {
+                        self.duration(&target.within, "a service-level target");
+                    }
+                }
                 Item::Team(_) | Item::Template(_) | Item::Stage(_) | Item::Anywhere(_) => {}
             }
         }
@@ -463,24 +468,30 @@ impl Values<'_> {
                 self.expr(g);
             }
             for block in walk::handler_blocks(handler) {
-                walk::each_action(block, &mut |action| {
-                    match &action.kind {
-                        ActionKind::Reply(m) => {
-                            if let MessageKind::Template { name, args } = &m.kind {
-                                self.template_arity(name, args, m.span);
-                            }
-                        }
-                        ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
-                        ActionKind::Call {
-                            timeout: Some(t), ..
-                        } => self.duration(t, "a timeout"),
-                        _ => {}
-                    }
-                    for e in walk::exprs_of_action(action) {
-                        self.expr(e);
-                    }
-                });
+                walk::each_action(block, &mut |action| self.action(action));
             }
+        }
+        for block in walk::sla_blocks(file) {
+            walk::each_action(block, &mut |action| self.action(action));
+        }
+    }
+
+    /// E0305, E0307 and E0304 in one action (not its nested blocks).
+    fn action(&mut self, action: &crate::syntax::ast::Action) {
+        match &action.kind {
+            ActionKind::Reply(m) => {
+                if let MessageKind::Template { name, args } = &m.kind {
+                    self.template_arity(name, args, m.span);
+                }
+            }
+            ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
+            ActionKind::Call {
+                timeout: Some(t), ..
+            } => self.duration(t, "a timeout"),
+            _ => {}
+        }
+        for e in walk::exprs_of_action(action) {
+            self.expr(e);
         }
     }
 

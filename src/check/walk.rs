@@ -52,6 +52,14 @@ pub fn anywhere_handlers(file: &ast::File) -> impl Iterator<Item = &Handler> {
     })
 }
 
+/// The `else` blocks of the service-level targets: what runs when a target is breached.
+pub fn sla_blocks(file: &ast::File) -> impl Iterator<Item = &Block> {
+    file.items.iter().flat_map(|i| match i {
+        Item::Sla(s) => s.targets.iter().filter_map(|t| t.breach.as_ref()).collect(),
+        _ => Vec::new(),
+    })
+}
+
 /// The nested blocks of an action (`if`/`else`, `ask ... else`, `call ... else`).
 pub fn sub_blocks(action: &Action) -> Vec<&Block> {
     match &action.kind {

@@ -22,18 +22,24 @@ use std::fmt::Write as _;
 /// A handler's stable name: its scope and the canonical text of its trigger (and guard).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HandlerKey {
-    /// The stage the handler belongs to; `None` for `anywhere` handlers.
+    /// The stage the handler belongs to; `None` for `anywhere` handlers (and for the
+    /// `else` of a service level, which names its `sla` instead).
     pub stage: Option<String>,
     /// The canonical trigger, e.g. `keyword "fatura","boleto"`, `after 600s silence`,
-    /// `message when contact.new`, with `#2`, `#3`… for repeats within the scope.
+    /// `message when contact.new`, with `#2`, `#3`… for repeats within the scope;
+    /// `first reply breached` for the `else` of a service-level target.
     pub trigger: String,
+    /// The service level whose target's `else` this is; absent for every other handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<String>,
 }
 
 impl std::fmt::Display for HandlerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.stage {
-            Some(s) => write!(f, "stage {s}: {}", self.trigger),
-            None => write!(f, "anywhere: {}", self.trigger),
+        match (&self.sla, &self.stage) {
+            (Some(s), _) => write!(f, "sla {s}: {}", self.trigger),
+            (None, Some(s)) => write!(f, "stage {s}: {}", self.trigger),
+            (None, None) => write!(f, "anywhere: {}", self.trigger),
         }
     }
 }
@@ -60,6 +66,7 @@ pub(super) fn trigger_signature(p: &Program, h: &Handler) -> String {
         Trigger::Silence(s) => format!("after {s}s silence"),
         Trigger::InStage(s) => format!("after {s}s in stage"),
         Trigger::Otherwise => "otherwise".to_string(),
+        Trigger::Breach(m) => format!("{} breached", m.as_str()),
     };
     if let Some(g) = &h.guard {
         sig.push_str(" if ");
@@ -80,6 +87,7 @@ pub(super) fn assign_keys(p: &Program, stage: Option<&str>, handlers: &mut [Hand
         h.key = HandlerKey {
             stage: stage.map(str::to_string),
             trigger,
+            sla: None,
         };
     }
 }

@@ -59,9 +59,31 @@ impl Lowerer<'_> {
             key: super::HandlerKey {
                 stage: None,
                 trigger: String::new(),
+                sla: None,
             },
             fingerprint: String::new(),
             optout,
+        }
+    }
+
+    /// The `else` of a service-level target, as a handler of its own.
+    pub(super) fn breach(&mut self, measure: super::SlaTarget, b: &ast::Block) -> Handler {
+        let entry = self.code.len();
+        self.block(b);
+        self.code.push(Instr::End);
+        Handler {
+            trigger: Trigger::Breach(measure),
+            guard: None,
+            entry,
+            code_end: self.code.len(),
+            span: b.span,
+            key: super::HandlerKey {
+                stage: None,
+                trigger: String::new(),
+                sla: None,
+            },
+            fingerprint: String::new(),
+            optout: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod fold;
 pub mod forms;
 pub mod identity;
 mod lower;
+pub mod sla;
 pub mod value;
 
 use crate::check::Symbols;
@@ -24,6 +25,7 @@ pub use expr::{Expr, Interp, InterpPart, Path};
 pub use fold::{KeywordMatcher, fold};
 pub use identity::HandlerKey;
 use regex::Regex;
+pub use sla::{Sla, SlaTarget, SlaTargetSpec};
 use std::collections::BTreeMap;
 pub use value::Value;
 
@@ -48,6 +50,8 @@ pub type StageId = usize;
 pub enum HandlerRef {
     Anywhere(usize),
     Stage(StageId, usize),
+    /// The `else` of target `.1` of service level `.0` (indexes into [`Program::slas`]).
+    Sla(usize, usize),
 }
 
 /// A compiled script.
@@ -83,6 +87,8 @@ pub struct Program {
     pub optin: Vec<String>,
     /// The longest opt word in bytes: longer messages skip the comparison.
     pub opt_word_len: usize,
+    /// Service levels, in source order.
+    pub slas: Vec<Sla>,
     /// The template sent instead of a free-form message outside the 24-hour window.
     pub window_template: Option<String>,
     pub budget: u32,
@@ -162,6 +168,8 @@ pub enum Trigger {
     Silence(i64),
     InStage(i64),
     Otherwise,
+    /// The `else` of a service-level target: runs when the target is breached.
+    Breach(SlaTarget),
 }
 
 impl Trigger {
@@ -386,6 +394,11 @@ impl Program {
         match r {
             HandlerRef::Anywhere(i) => self.anywhere.get(i),
             HandlerRef::Stage(s, i) => self.stages.get(s).and_then(|st| st.handlers.get(i)),
+            HandlerRef::Sla(s, t) => self
+                .slas
+                .get(s)
+                .and_then(|sla| sla.targets.get(t))
+                .and_then(|t| t.breach.as_ref()),
         }
     }
 
@@ -408,7 +421,15 @@ impl Program {
                 .enumerate()
                 .map(move |(i, h)| (HandlerRef::Stage(s, i), h))
         });
-        anywhere.chain(staged)
+        let breaches = self.slas.iter().enumerate().flat_map(|(s, sla)| {
+            sla.targets
+                .iter()
+                .enumerate()
+                .filter_map(move |(t, target)| {
+                    Some((HandlerRef::Sla(s, t), target.breach.as_ref()?))
+                })
+        });
+        anywhere.chain(staged).chain(breaches)
     }
 }
 
@@ -443,6 +464,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
             .map(|w| fold::fold_answer(w))
             .collect(),
         optin: DEFAULT_OPTIN.iter().map(|w| fold::fold_answer(w)).collect(),
+        slas: Vec::new(),
         window_template: None,
         budget: DEFAULT_BUDGET,
         opt_word_len: 0,
@@ -700,6 +722,7 @@ pub fn compile(file: &ast::File, syms: &Symbols) -> Program {
             _ => {}
         }
     }
+    p.slas = sla::lower(file, &mut lw, &hours_ids);
     p.code = lw.code;
     p.anywhere_keywords = keyword_matcher(&anywhere);
     p.anywhere_index = HandlerIndex::new(&anywhere);
@@ -721,6 +744,7 @@ fn name_handlers(p: &mut Program) {
         h.fingerprint = identity::fingerprint(p, h);
     }
     p.anywhere = anywhere;
+    sla::name_breaches(p);
     for sid in 0..p.stages.len() {
         let Some(stage) = p.stages.get_mut(sid) else {
             continue;

@@ -139,6 +139,14 @@ pub const EVENT_AFTER_WAIT: Code = Code("E0903");
 /// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
 pub const EXPECTATION_FAILED: Code = Code("T0701");
 
+// --- service levels (E08xx, W08xx) ------------------------------------------------------
+/// A service-level target counted in hours that never open: it can never come due.
+pub const SLA_CLOCK_NEVER_RUNS: Code = Code("E0801");
+/// A first-reply target for teams without agents: nobody can meet it.
+pub const SLA_NOBODY_REPLIES: Code = Code("E0802");
+/// A service level for teams no rule routes a card to.
+pub const SLA_NEVER_APPLIES: Code = Code("W0801");
+
 /// Every code with its title, in order. Documentation and tests iterate this table.
 pub const ALL: &[(Code, &str)] = &[
     (SYNTAX, "syntax error"),
@@ -189,4 +197,7 @@ pub const ALL: &[(Code, &str)] = &[
     ),
     (EVENT_AFTER_WAIT, "event read after the handler waited"),
     (EXPECTATION_FAILED, "test expectation failed"),
+    (SLA_CLOCK_NEVER_RUNS, "service-level clock never runs"),
+    (SLA_NOBODY_REPLIES, "nobody can give the first reply"),
+    (SLA_NEVER_APPLIES, "service level never applies"),
 ];

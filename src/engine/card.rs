@@ -33,6 +33,8 @@ impl Run<'_> {
             history: Vec::new(),
             suspended: None,
             held: Vec::new(),
+            first_reply_at: None,
+            slas: Default::default(),
         });
         self.emit(EffectKind::OpenCard {
             card: self.s.cards_opened,
@@ -45,6 +47,7 @@ impl Run<'_> {
         match h {
             HandlerRef::Anywhere(i) => format!("{stage}/{kind}/a{i}"),
             HandlerRef::Stage(_, i) => format!("{stage}/{kind}/s{i}"),
+            HandlerRef::Sla(s, t) => format!("{stage}/{kind}/sla{s}.{t}"),
         }
     }
 
@@ -112,12 +115,17 @@ impl Run<'_> {
     }
 
     /// Cancels the stage timers (and, with `all`, a waiting call's timeout too).
+    /// Service-level timers run on: their targets settle them (`sla.rs`).
     pub(super) fn cancel_timers(&mut self, all: bool) {
         let ids: Vec<String> = self
             .s
             .timers
             .iter()
-            .filter(|(_, t)| all || matches!(t.target, TimerTarget::Handler { .. }))
+            .filter(|(_, t)| match t.target {
+                TimerTarget::Handler { .. } => true,
+                TimerTarget::CallTimeout { .. } => all,
+                TimerTarget::Sla { .. } => false,
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
@@ -156,6 +164,7 @@ impl Run<'_> {
     }
 
     pub(super) fn close(&mut self, reason: Option<String>) {
+        self.sla_closing();
         self.cancel_timers(true);
         let now = self.now;
         let Some(mut card) = self.s.card.take() else {

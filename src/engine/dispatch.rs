@@ -47,6 +47,10 @@ impl Run<'_> {
                 }
                 conds.append(&mut self.conditions);
             }
+            if matches!(h.trigger, Trigger::Otherwise) {
+                self.set_handler_trace(r, conds.clone());
+                self.emit(EffectKind::Fact(Fact::Otherwise));
+            }
             self.start(r, conds);
             return;
         }
@@ -54,6 +58,7 @@ impl Run<'_> {
         self.span = Span::default();
         self.handler = None;
         self.metric("unanswered", &[("stage", &stage.name)]);
+        self.emit(EffectKind::Fact(Fact::Unanswered));
     }
 
     /// An `anywhere` handler triggered by a word, button or row: the customer's way out
@@ -116,6 +121,9 @@ impl Run<'_> {
         if let Some(v) = value {
             self.clear_suspension();
             self.set_field(field, v);
+            self.emit(EffectKind::Fact(Fact::Answered {
+                field: field.to_string(),
+            }));
             let next = self.exec(handler, resume);
             self.drive(next);
             return;
@@ -123,6 +131,10 @@ impl Run<'_> {
         let stage = self.stage_name();
         self.metric("validation_failed", &[("field", field), ("stage", &stage)]);
         let left = tries_left.saturating_sub(1);
+        self.emit(EffectKind::Fact(Fact::AnswerRefused {
+            field: field.to_string(),
+            tries_left: left,
+        }));
         if left > 0 {
             let again = match spec.and_then(|s| s.invalid.as_ref()) {
                 Some(msg) => self.interp(msg),

@@ -29,6 +29,9 @@ impl Run<'_> {
                 } => {
                     let text = self.interp(prompt);
                     self.send(OutMessage::Text { body: text.clone() }, true);
+                    self.emit(EffectKind::Fact(Fact::Asked {
+                        field: field.clone(),
+                    }));
                     if let Some(card) = self.s.card.as_mut() {
                         card.suspended = Some(Suspension::Ask {
                             handler: r,
@@ -145,6 +148,7 @@ impl Run<'_> {
                             fallback: *fallback,
                             call_id,
                             save: save.clone(),
+                            webhook: webhook.clone(),
                         });
                     }
                     return Next::Suspended;
@@ -222,13 +226,14 @@ impl Run<'_> {
 
     /// Sends a message, unless the contact opted out (automated messages only) or the
     /// 24-hour window is closed (then the window template goes instead, once per event).
-    pub(super) fn send(&mut self, msg: OutMessage, automated: bool) {
+    /// True when a message went out.
+    pub(super) fn send(&mut self, msg: OutMessage, automated: bool) -> bool {
         if automated && self.s.opted_out {
             self.emit(EffectKind::SendFailed {
                 reason: "the contact opted out".into(),
                 message: msg,
             });
-            return;
+            return false;
         }
         let mut msg = msg;
         if msg.is_free_form() && !self.window_open() {
@@ -250,6 +255,9 @@ impl Run<'_> {
                         name: "window_template".into(),
                         labels: vec![("replaced".into(), msg.body().to_string())],
                     });
+                    self.emit(EffectKind::Fact(Fact::WindowFallback {
+                        template: name.clone(),
+                    }));
                     msg = self.template(name, params);
                 }
                 None => {
@@ -257,7 +265,7 @@ impl Run<'_> {
                         reason: "the 24-hour service window is closed".into(),
                         message: msg,
                     });
-                    return;
+                    return false;
                 }
             }
         }
@@ -270,6 +278,7 @@ impl Run<'_> {
             self.quiet_reset = true;
         }
         self.emit(EffectKind::Send { id, message: msg });
+        true
     }
 
     /// A window-template parameter by name: a field, else a contact property.

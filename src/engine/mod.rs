@@ -10,20 +10,23 @@
 //! against the step budget, and running out records an error and hands the
 //! conversation to a human.
 
+mod business;
 mod card;
 mod country;
 mod dispatch;
 mod eval;
-mod event;
+pub mod events;
 mod exec;
+pub mod forms;
 pub mod hours;
 mod migrate;
 mod run;
+mod sla;
 mod state;
 pub mod validate;
 
+pub use business::{BusinessEvent, EventError, check_event};
 pub use country::{calling_code, country_of};
-pub use event::{BusinessEvent, EventError, check_event};
 pub use migrate::migrate_card;
 pub use state::*;
 

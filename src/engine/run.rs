@@ -68,6 +68,15 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         Event::Agent(a) => r.agent(a),
         Event::WebhookResult { call_id, result } => r.webhook_result(call_id, result),
         Event::Business(e) => r.business(e),
+        Event::FormRefused { form, fields } => r.form_refused(form, fields),
+        Event::FormScreen { form, screen } => {
+            if r.s.card.is_some() {
+                r.emit(EffectKind::Fact(Fact::FormScreen {
+                    form: form.clone(),
+                    screen: screen.clone(),
+                }));
+            }
+        }
     }
     r.finish();
     super::Outcome {
@@ -187,7 +196,8 @@ impl<'p> Run<'p> {
             self.metric("message_in_handoff", &[]);
             return;
         }
-        if let InboundMessage::Form { values, .. } = &inb.message {
+        if let InboundMessage::Form { form, values } = &inb.message {
+            self.emit(EffectKind::Fact(Fact::FormSubmitted { form: form.clone() }));
             for (k, v) in values {
                 self.set_field(k, v.clone());
             }
@@ -261,17 +271,19 @@ impl<'p> Run<'p> {
                 self.start(handler, conds);
                 self.in_silence_handler = false;
             }
+            TimerTarget::Sla { sla, target } => self.sla_due(&sla, target),
             TimerTarget::CallTimeout { call_id } => {
                 if let Some(Suspension::Call {
                     call_id: waiting,
                     handler,
                     fallback,
+                    webhook,
                     ..
                 }) = self.s.card.as_ref().and_then(|c| c.suspended.clone())
                     && waiting == call_id
                 {
                     self.clear_suspension();
-                    self.call_failed(handler, fallback, "timeout");
+                    self.call_failed(handler, fallback, &webhook, "timeout");
                     self.replay_held();
                 }
             }
@@ -306,11 +318,25 @@ impl<'p> Run<'p> {
         match a {
             AgentAction::Reply { agent, text } => {
                 self.history(Who::Agent, text.clone());
-                self.send(OutMessage::Text { body: text.clone() }, false);
-                if let Some(card) = self.s.card.as_mut()
-                    && card.agent.is_none()
-                {
-                    card.agent = Some(agent.clone());
+                let sent = self.send(OutMessage::Text { body: text.clone() }, false);
+                let now = self.now;
+                let mut first = false;
+                if let Some(card) = self.s.card.as_mut() {
+                    if card.agent.is_none() {
+                        card.agent = Some(agent.clone());
+                    }
+                    if sent && card.first_reply_at.is_none() {
+                        card.first_reply_at = Some(now);
+                        first = true;
+                    }
+                }
+                if first {
+                    self.emit(EffectKind::Fact(Fact::FirstHumanReply {
+                        agent: agent.clone(),
+                    }));
+                }
+                if sent {
+                    self.sla_replied();
                 }
             }
             AgentAction::Resolve { reason } => {
@@ -356,6 +382,7 @@ impl<'p> Run<'p> {
             resume,
             fallback,
             save,
+            webhook,
         }) = self.s.card.as_ref().and_then(|c| c.suspended.clone())
         else {
             return;
@@ -371,6 +398,7 @@ impl<'p> Run<'p> {
         match result {
             WebhookResult::Ok { body } => {
                 self.set_handler_trace(handler, vec![("call".into(), "answered".into())]);
+                self.emit(EffectKind::Fact(Fact::CallAnswered { webhook }));
                 for name in &save {
                     if let Some(v) = body.get(name) {
                         self.set_field(name, Value::from_json(v));
@@ -379,9 +407,51 @@ impl<'p> Run<'p> {
                 let next = self.exec(handler, resume);
                 self.drive(next);
             }
-            WebhookResult::Failed { reason } => self.call_failed(handler, fallback, reason),
+            WebhookResult::Failed { reason } => {
+                self.call_failed(handler, fallback, &webhook, reason)
+            }
         }
         self.replay_held();
+    }
+
+    /// A refused form submission: recorded on the card, and answered with the `invalid`
+    /// messages of the failing fields (when they have one) while automation runs.
+    pub(super) fn form_refused(&mut self, form: &str, fields: &[String]) {
+        self.s.last_inbound = Some(self.now);
+        let Some(status) = self.s.card.as_ref().map(|c| c.status) else {
+            return;
+        };
+        self.history(
+            Who::Customer,
+            format!("[form] {form} refused: {}", fields.join(", ")),
+        );
+        self.emit(EffectKind::Fact(Fact::FormRefused {
+            form: form.to_string(),
+            fields: fields.to_vec(),
+        }));
+        self.quiet_reset = true;
+        if status != CardStatus::Open {
+            return;
+        }
+        let p = self.p;
+        let mut lines: Vec<String> = Vec::new();
+        for name in fields {
+            let Some(msg) = p.fields.get(name).and_then(|s| s.invalid.as_ref()) else {
+                continue;
+            };
+            let text = self.interp(msg);
+            if !text.trim().is_empty() && !lines.contains(&text) {
+                lines.push(text);
+            }
+        }
+        if !lines.is_empty() {
+            self.send(
+                OutMessage::Text {
+                    body: lines.join("\n"),
+                },
+                true,
+            );
+        }
     }
 
     /// Messages held while a `call` waited, handled now in arrival order.
@@ -408,10 +478,15 @@ impl<'p> Run<'p> {
         &mut self,
         handler: HandlerRef,
         fallback: Option<usize>,
+        webhook: &str,
         reason: &str,
     ) {
         self.set_handler_trace(handler, vec![("call".into(), format!("failed: {reason}"))]);
         self.metric("call_failed", &[("reason", reason)]);
+        self.emit(EffectKind::Fact(Fact::CallFailed {
+            webhook: webhook.to_string(),
+            reason: reason.to_string(),
+        }));
         match fallback {
             Some(pc) => {
                 let next = self.exec(handler, pc);
@@ -427,6 +502,7 @@ impl<'p> Run<'p> {
     }
 
     pub(super) fn finish(&mut self) {
+        self.sla_sweep();
         if self.quiet_reset
             && self
                 .s

@@ -1,7 +1,7 @@
 //! The engine's data: conversation state (stored by the daemon between events), the
 //! events it consumes and the effects it produces.
 
-use crate::compile::{HandlerRef, Value};
+use crate::compile::{HandlerRef, SlaTarget, Value};
 use crate::syntax::span::Span;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -97,6 +97,59 @@ pub struct Card {
     pub suspended: Option<Suspension>,
     /// Messages that arrived while a `call` was waiting; handled after it resumes.
     pub held: Vec<Inbound>,
+    /// When a person first replied on this card (absent in states stored before it existed).
+    #[serde(default)]
+    pub first_reply_at: Option<Timestamp>,
+    /// The service levels that started on this card, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slas: BTreeMap<String, SlaClock>,
+}
+
+/// A service level running on a card: where each of its targets stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// When the card reached one of the service level's teams (or opened, without teams).
+    pub started_at: Timestamp,
+    pub targets: Vec<SlaTargetState>,
+}
+
+/// One target of a running service level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaTargetState {
+    pub target: SlaTarget,
+    /// The hours whose open time the target counts, by name; the wall clock when absent.
+    pub hours: Option<String>,
+    /// When the target is breached; absent when its hours never open.
+    pub due: Option<Timestamp>,
+    pub status: SlaStatus,
+    /// When it was met, breached or stopped.
+    pub settled_at: Option<Timestamp>,
+}
+
+/// Where a service-level target stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStatus {
+    /// The clock runs.
+    Running,
+    /// Reached in time.
+    Met,
+    /// Not reached in time; the `else` ran.
+    Breached,
+    /// No longer applies: the card left the service level's teams, or closed before a
+    /// person replied.
+    Stopped,
+}
+
+impl SlaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaStatus::Running => "running",
+            SlaStatus::Met => "met",
+            SlaStatus::Breached => "breached",
+            SlaStatus::Stopped => "stopped",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +240,9 @@ pub enum Suspension {
         fallback: Option<usize>,
         call_id: String,
         save: Vec<String>,
+        /// The webhook called (empty in states stored before it was recorded).
+        #[serde(default)]
+        webhook: String,
     },
 }
 
@@ -204,6 +260,8 @@ pub enum TimerTarget {
     Handler { stage: String, handler: HandlerRef },
     /// The timeout of a waiting `call`.
     CallTimeout { call_id: String },
+    /// The deadline of a service-level target.
+    Sla { sla: String, target: SlaTarget },
 }
 
 // ---------------------------------------------------------------------------------------
@@ -233,6 +291,11 @@ pub enum Event {
     /// An event from a business system, its payload checked by
     /// [`check_event`](super::check_event).
     Business(super::BusinessEvent),
+    /// A form submission refused by [`super::forms::check`]: these inputs broke their
+    /// field rules. The customer is told why; no handler runs.
+    FormRefused { form: String, fields: Vec<String> },
+    /// The customer reached a screen of a form (the Flow data endpoint reports it).
+    FormScreen { form: String, screen: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -490,6 +553,62 @@ pub enum EffectKind {
     /// Something went wrong that a person should see (step budget, failed call...).
     Error {
         message: String,
+    },
+    /// Something that happened which no other effect shows; card events are derived
+    /// from it (`engine::events`). Nothing to perform.
+    Fact(Fact),
+}
+
+/// A step of the conversation worth measuring that leaves no other trace in the effects.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    /// An `ask` sent its prompt and waits for the field.
+    Asked { field: String },
+    /// The answer to an `ask` validated and set the field.
+    Answered { field: String },
+    /// The answer to an `ask` did not validate; `tries_left` is 0 when the `ask` gave up.
+    AnswerRefused { field: String, tries_left: u32 },
+    /// An `otherwise` handler took the message: no specific rule did.
+    Otherwise,
+    /// No handler took the message at all.
+    Unanswered,
+    /// A form submission reached the conversation and set its fields.
+    FormSubmitted { form: String },
+    /// A form submission was refused: these inputs broke their field rules.
+    FormRefused { form: String, fields: Vec<String> },
+    /// The customer reached this screen of a form (reported by the Flow data endpoint).
+    FormScreen { form: String, screen: String },
+    /// A `call` got its answer.
+    CallAnswered { webhook: String },
+    /// A `call` failed or timed out (`reason` is `timeout` then).
+    CallFailed { webhook: String, reason: String },
+    /// A free-form message went as the window template because the 24-hour window was closed.
+    WindowFallback { template: String },
+    /// A person replied on the card for the first time.
+    FirstHumanReply { agent: String },
+    /// A service-level target started; `due` is its deadline (none when its hours never
+    /// open).
+    SlaStarted {
+        sla: String,
+        target: SlaTarget,
+        due: Option<Timestamp>,
+    },
+    /// A service-level target was met, `wall_secs` (and `business_secs` of its clock's
+    /// hours) after it started.
+    SlaMet {
+        sla: String,
+        target: SlaTarget,
+        wall_secs: i64,
+        business_secs: Option<i64>,
+    },
+    /// A service-level target passed its deadline.
+    SlaBreached { sla: String, target: SlaTarget },
+    /// A service-level target no longer applies (`reason` says why).
+    SlaStopped {
+        sla: String,
+        target: SlaTarget,
+        reason: String,
     },
 }
 

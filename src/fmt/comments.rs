@@ -179,6 +179,11 @@ impl Collector<'_> {
                     self.step(&step.kind);
                 }
             }
+            Item::Sla(sla) => {
+                for b in sla.targets.iter().filter_map(|t| t.breach.as_ref()) {
+                    self.block(b);
+                }
+            }
         }
     }
 
@@ -236,6 +241,11 @@ impl Collector<'_> {
                 self.texts(tags);
             }
             StepKind::Send(t) | StepKind::Tap(t) | StepKind::Choose(t) => self.text(t),
+            StepKind::Agent(
+                ast::AgentStep::Reply(t)
+                | ast::AgentStep::Assign(t)
+                | ast::AgentStep::Resolve(Some(t)),
+            ) => self.text(t),
             StepKind::Submit { values, .. }
             | StepKind::Event { values, .. }
             | StepKind::Respond {
@@ -257,6 +267,9 @@ impl Collector<'_> {
                         self.expr(&v.value);
                     }
                 }
+                Expectation::Event {
+                    detail: Some(t), ..
+                } => self.text(t),
                 _ => {}
             },
             _ => {}

@@ -2,6 +2,8 @@
 //! comments by position (an own-line comment goes before the first node that follows it,
 //! a trailing comment goes to the end of the line printed last).
 
+mod sla;
+
 use super::Comment;
 use crate::syntax::ast::{
     self, Action, ActionKind, Block, DateBound, DaySpec, Expectation, Expr, ExprKind, FieldKind,
@@ -631,6 +633,7 @@ impl Printer<'_> {
                     .collect();
                 self.simple_block(0, t.span, format!("test {}", self.text(&t.name)), body);
             }
+            Item::Sla(s) => self.sla(s),
         }
     }
 
@@ -1192,6 +1195,7 @@ impl Printer<'_> {
                 format!("clock {} {}", self.date(date), self.clock(time))
             }
             StepKind::Expect(e) => format!("expect {}", self.expectation(e)),
+            StepKind::Agent(a) => self.agent_step(a),
         }
     }
 
@@ -1219,6 +1223,9 @@ impl Printer<'_> {
                 None => "closed".into(),
             },
             Expectation::SentNothing => "sent nothing".into(),
+            Expectation::Sla { .. } | Expectation::Event { .. } => {
+                self.measure_expectation(e).unwrap_or_default()
+            }
         }
     }
 }

@@ -92,6 +92,7 @@ fn item_of<'a>(file: &'a ast::File, kind: DeclKind, name: &str) -> Option<&'a It
         (DeclKind::Webhook, Item::Webhook(d)) => d.name.name == name,
         (DeclKind::Form, Item::Form(d)) => d.name.name == name,
         (DeclKind::Hours, Item::Hours(d)) => d.name.name == name,
+        (DeclKind::Sla, Item::Sla(d)) => d.name.name == name,
         (DeclKind::Field, Item::Field(d)) => d.name.name == name,
         (DeclKind::Event, Item::Event(d)) => d.name.name == name,
         _ => false,
@@ -648,6 +649,15 @@ pub(super) fn symbols(
                 SymbolKind::OBJECT,
                 h.span,
                 h.name.span,
+                Vec::new(),
+            ),
+            Item::Sla(s) => symbol(
+                &view,
+                s.name.name.clone(),
+                Some("sla".into()),
+                SymbolKind::EVENT,
+                s.span,
+                s.name.span,
                 Vec::new(),
             ),
             Item::Team(t) => symbol(

@@ -149,6 +149,6 @@ fn name_class(kind: crate::check::DeclKind) -> Class {
         DeclKind::Field => Class::Variable,
         DeclKind::Stage => Class::Namespace,
         DeclKind::Template | DeclKind::Webhook | DeclKind::Form => Class::Function,
-        DeclKind::Team | DeclKind::Hours | DeclKind::Event => Class::Type,
+        DeclKind::Team | DeclKind::Hours | DeclKind::Event | DeclKind::Sla => Class::Type,
     }
 }

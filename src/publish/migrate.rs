@@ -78,7 +78,7 @@ impl CardSummary {
                 TimerTarget::Handler { handler, .. } => {
                     program.handler(*handler).map(|h| h.key.clone())
                 }
-                TimerTarget::CallTimeout { .. } => None,
+                TimerTarget::CallTimeout { .. } | TimerTarget::Sla { .. } => None,
             })
             .collect();
         Some(CardSummary {

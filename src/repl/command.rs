@@ -79,6 +79,16 @@ pub const COMMANDS: &[CommandInfo] = &[
         help: "list the open cards of every contact",
     },
     CommandInfo {
+        name: "events",
+        args: "",
+        help: "list the card events of the current card: what happened, when, and the rule, timer or person behind it",
+    },
+    CommandInfo {
+        name: "agent",
+        args: "reply TEXT | resolve [REASON] | release | assign AGENT | route TEAM",
+        help: "act as a person on the current card (`:agent reply Hello, I am Ana`)",
+    },
+    CommandInfo {
         name: "why",
         args: "",
         help: "show the rule behind the last reply, its source, and the values of its condition",
@@ -138,6 +148,8 @@ pub enum Command {
     Clock(Option<String>),
     Card,
     Cards,
+    Events,
+    Agent(AgentCmd),
     Why,
     Trace(Option<bool>),
     Eval(String),
@@ -255,6 +267,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "clock" => Command::Clock((!rest.is_empty()).then(|| rest.into())),
         "card" => none().map(|()| Command::Card)?,
         "cards" => none().map(|()| Command::Cards)?,
+        "events" => none().map(|()| Command::Events)?,
+        "agent" => Command::Agent(parse_agent(rest)?),
         "why" => none().map(|()| Command::Why)?,
         "trace" => Command::Trace(match rest {
             "" => None,
@@ -275,6 +289,38 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "quit" => none().map(|()| Command::Quit)?,
         other => return Err(format!("unknown command `:{other}`")),
     })
+}
+
+/// What `:agent` does, as a person on the current card.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentCmd {
+    Reply(String),
+    Resolve(Option<String>),
+    Release,
+    Assign(String),
+    Route(String),
+}
+
+fn parse_agent(rest: &str) -> Result<AgentCmd, String> {
+    let (word, arg) = split_word(rest);
+    let arg = unquote(arg.trim());
+    let need = |what: &str| {
+        if arg.is_empty() {
+            Err(format!("`:agent {word}` needs {what}"))
+        } else {
+            Ok(arg.clone())
+        }
+    };
+    match word {
+        "reply" => need("the text of the reply").map(AgentCmd::Reply),
+        "resolve" => Ok(AgentCmd::Resolve((!arg.is_empty()).then(|| arg.clone()))),
+        "release" => Ok(AgentCmd::Release),
+        "assign" => need("an agent").map(AgentCmd::Assign),
+        "route" => need("a team").map(AgentCmd::Route),
+        _ => Err(format!(
+            "`:agent` takes `reply TEXT`, `resolve [REASON]`, `release`, `assign AGENT` or `route TEAM`, not `{word}`"
+        )),
+    }
 }
 
 fn parse_contact(rest: &str) -> Result<ContactCmd, String> {

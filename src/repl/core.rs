@@ -3,7 +3,7 @@
 //! the engine state of every contact and the virtual clock; the engine does all the
 //! work, the core only turns input into events and effects into a transcript.
 
-use super::command::{self, Command, ContactCmd};
+use super::command::{self, AgentCmd, Command, ContactCmd};
 use super::decl;
 use super::input::{self, InputKind};
 use super::render;
@@ -17,13 +17,11 @@ use crate::syntax::ast;
 use crate::syntax::span::FileId;
 use crate::syntax::vocab;
 use crate::testrun;
+use crate::testrun::sim::{Sim, Step};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-
-/// Most timers one `:advance` fires; beyond this the script is looping on timers.
-const MAX_TIMERS: usize = 10_000;
 
 /// What the rustyline front needs for completion: names, commands' arguments.
 #[derive(Clone, Debug, Default)]
@@ -78,16 +76,24 @@ struct Script {
     program: Program,
     /// Diagnostics of `file` as it stands, so a new declaration shows only new ones.
     diagnostics: Vec<Diagnostic>,
+    /// The content hash card events carry: of the file, then of each typed declaration.
+    hash: String,
 }
 
 impl Script {
-    fn new(file: ast::File, symbols: Symbols, diagnostics: Vec<Diagnostic>) -> Script {
+    fn new(
+        file: ast::File,
+        symbols: Symbols,
+        diagnostics: Vec<Diagnostic>,
+        hash: String,
+    ) -> Script {
         let program = compile::compile(&file, &symbols);
         Script {
             file,
             symbols,
             program,
             diagnostics,
+            hash,
         }
     }
 }
@@ -100,9 +106,9 @@ pub struct ReplCore {
     script: Script,
     /// Declarations typed at the prompt, in order, for `:decls`.
     typed: Vec<String>,
-    contacts: BTreeMap<String, State>,
+    /// The contacts, their conversations and the virtual clock.
+    sim: Sim,
     current: String,
-    now: Timestamp,
     start: Timestamp,
     trace: bool,
     /// The effects of the last event, for `:why`.
@@ -122,11 +128,15 @@ impl ReplCore {
             path,
             session: Session::new(),
             base: None,
-            script: Script::new(ast::File::default(), Symbols::default(), Vec::new()),
+            script: Script::new(
+                ast::File::default(),
+                Symbols::default(),
+                Vec::new(),
+                String::new(),
+            ),
             typed: Vec::new(),
-            contacts: BTreeMap::new(),
+            sim: Sim::new(Timestamp::UNIX_EPOCH, ""),
             current: testrun::DEFAULT_CONTACT.to_string(),
-            now: Timestamp::UNIX_EPOCH,
             start: Timestamp::UNIX_EPOCH,
             trace: false,
             last: Vec::new(),
@@ -136,7 +146,7 @@ impl ReplCore {
         };
         let report = core.load();
         core.start = testrun::start_instant(&core.script.program);
-        core.now = core.start;
+        core.sim = Sim::new(core.start, core.script.hash.clone());
         (core, report)
     }
 
@@ -148,7 +158,12 @@ impl ReplCore {
             // the start, so the first declarations typed are not blocked by them.
             let empty = ast::File::default();
             let checked = crate::check::check(&empty);
-            self.script = Script::new(empty, checked.symbols, checked.diagnostics);
+            self.script = Script::new(
+                empty,
+                checked.symbols,
+                checked.diagnostics,
+                compile::bundle::content_hash(""),
+            );
             return String::new();
         };
         let name = path.display().to_string();
@@ -159,6 +174,7 @@ impl ReplCore {
             },
             Err(e) => return format!("error: cannot read `{name}`: {e}\n"),
         };
+        let hash = compile::bundle::content_hash(&text);
         let id = match self.base {
             Some(id) => {
                 self.session.update(id, text);
@@ -177,6 +193,7 @@ impl ReplCore {
             a.parsed.file.clone(),
             a.checked.symbols.clone(),
             a.diagnostics.clone(),
+            hash,
         );
         self.typed.clear();
         let mut out = self.session.render(id);
@@ -201,7 +218,7 @@ impl ReplCore {
              Type a message, or `:help` for commands.\n",
             self.script.program.stages.len(),
             self.current,
-            render::clock(self.now, &self.script.program),
+            render::clock(self.now(), &self.script.program),
         )
     }
 
@@ -220,7 +237,12 @@ impl ReplCore {
     }
 
     fn state(&self) -> Option<&State> {
-        self.contacts.get(&self.current)
+        self.sim.state(&self.current)
+    }
+
+    /// The virtual clock.
+    fn now(&self) -> Timestamp {
+        self.sim.now()
     }
 
     fn program(&self) -> &Program {
@@ -329,9 +351,9 @@ impl ReplCore {
             Command::Contact(c) => self.contact(c),
             Command::Advance(d) => match parse_duration(&d) {
                 Some(secs) => self.advance_to(
-                    self.now
+                    self.now()
                         .checked_add(SignedDuration::from_secs(secs))
-                        .unwrap_or(self.now),
+                        .unwrap_or(self.now()),
                 ),
                 None => format!(
                     "error: `{d}` is not a duration; write it as in scripts: `30s`, `10m`, `1h30m`, `2d`\n"
@@ -339,18 +361,22 @@ impl ReplCore {
             },
             Command::Clock(None) => format!(
                 "{} ({})\n",
-                render::clock(self.now, self.program()),
+                render::clock(self.now(), self.program()),
                 self.program().timezone.iana_name().unwrap_or("UTC")
             ),
             Command::Clock(Some(at)) => self.set_clock(&at),
             Command::Card => match self.state() {
-                Some(s) => render::card(s, self.now, self.program(), &self.session.sources),
+                Some(s) => render::card(s, self.now(), self.program(), &self.session.sources),
                 None => format!(
                     "{} has no conversation yet; a message opens one\n",
                     self.current
                 ),
             },
-            Command::Cards => render::cards(self.contacts.values(), &self.current, self.now),
+            Command::Cards => {
+                render::cards(self.sim.states().map(|(_, s)| s), &self.current, self.now())
+            }
+            Command::Events => self.events(),
+            Command::Agent(a) => self.agent(a),
             Command::Why => self.why(),
             Command::Trace(on) => {
                 self.trace = on.unwrap_or(!self.trace);
@@ -372,7 +398,7 @@ impl ReplCore {
                 self.reset();
                 format!(
                     "conversations forgotten; the clock is back at {}\n",
-                    render::clock(self.now, self.program())
+                    render::clock(self.now(), self.program())
                 )
             }
             Command::Quit => {
@@ -383,51 +409,96 @@ impl ReplCore {
     }
 
     fn reset(&mut self) {
-        self.contacts.clear();
         self.current = testrun::DEFAULT_CONTACT.to_string();
         self.start = testrun::start_instant(self.program());
-        self.now = self.start;
+        self.sim = Sim::new(self.start, self.script.hash.clone());
         self.last.clear();
     }
 
-    /// The current contact's state, created on first use.
-    fn state_mut(&mut self) -> &mut State {
+    /// The current contact, created on first use.
+    fn contact_mut(&mut self) -> &mut Contact {
         let phone = self.current.clone();
-        self.contacts
-            .entry(phone.clone())
-            .or_insert_with(|| State::new(Contact::new(phone)))
+        self.sim.contact_mut(&phone)
     }
 
     /// Runs one event for one contact and renders what it did.
     fn deliver(&mut self, phone: &str, ev: &Event) -> String {
-        let state = self
-            .contacts
-            .entry(phone.to_string())
-            .or_insert_with(|| State::new(Contact::new(phone)))
-            .clone();
-        let outcome = engine::step(&self.script.program, &state, ev, self.now);
-        self.contacts.insert(phone.to_string(), outcome.state);
+        self.sim.set_script(self.script.hash.clone());
+        let step = self.sim.deliver(&self.script.program, phone, ev);
+        self.show(step, ev_is_inbound(ev))
+    }
+
+    /// Renders what a step did and keeps its effects for `:why`.
+    fn show(&mut self, step: Step, inbound: bool) -> String {
         let mut out = String::new();
         render::effects(
             &mut out,
-            &outcome.effects,
+            &step.effects,
             self.trace,
             &self.script.program,
             &self.session.sources,
             &self.script.file,
         );
-        if outcome.effects.iter().any(|e| {
+        if step.effects.iter().any(|e| {
             matches!(
                 e.kind,
                 EffectKind::Send { .. } | EffectKind::SendFailed { .. }
             )
-        }) || ev_is_inbound(ev)
+        }) || inbound
         {
-            self.last = outcome.effects;
+            self.last = step.effects;
         } else {
-            self.last.extend(outcome.effects);
+            self.last.extend(step.effects);
         }
         out
+    }
+
+    /// A person acts on the current card.
+    fn agent(&mut self, a: AgentCmd) -> String {
+        let Some(card) = self.state().and_then(|s| s.card.as_ref()) else {
+            return format!(
+                "error: {} has no open conversation for a person to act on\n",
+                self.current
+            );
+        };
+        let me = card.agent.clone().unwrap_or_else(|| "agent".into());
+        let action = match a {
+            AgentCmd::Reply(text) => engine::AgentAction::Reply { agent: me, text },
+            AgentCmd::Resolve(reason) => engine::AgentAction::Resolve { reason },
+            AgentCmd::Release => engine::AgentAction::Release,
+            AgentCmd::Assign(agent) => engine::AgentAction::Reassign {
+                agent: Some(agent),
+                team: None,
+            },
+            AgentCmd::Route(team) => engine::AgentAction::Reassign {
+                agent: None,
+                team: Some(team),
+            },
+        };
+        let phone = self.current.clone();
+        let out = self.deliver(&phone, &Event::Agent(action));
+        if out.is_empty() {
+            "   (nothing happened)\n".into()
+        } else {
+            out
+        }
+    }
+
+    /// The card events of the current contact's card (the open one, else the last).
+    fn events(&self) -> String {
+        let Some(card) = self.state().and_then(|s| s.current_card()) else {
+            return format!(
+                "{} has no conversation yet; a message opens one\n",
+                self.current
+            );
+        };
+        let mine: Vec<_> = self
+            .sim
+            .events()
+            .iter()
+            .filter(|e| e.contact == self.current && e.card == card.id)
+            .collect();
+        render::card_events(&mine, self.program())
     }
 
     fn inbound(&mut self, message: InboundMessage) -> String {
@@ -459,10 +530,33 @@ impl ReplCore {
             .iter()
             .map(|(k, v)| (k.clone(), literal_value(v)))
             .collect();
-        self.inbound(InboundMessage::Form {
-            form: form.to_string(),
-            values: map,
-        })
+        // The same check the daemon makes of a real submission.
+        let today = self.program().timezone.to_datetime(self.now()).date();
+        let raw = engine::forms::as_submitted(&map);
+        match engine::forms::check(self.program(), form, &raw, today) {
+            Ok(values) => self.inbound(InboundMessage::Form {
+                form: form.to_string(),
+                values,
+            }),
+            Err(engine::forms::Refused::Invalid(fields)) => {
+                let phone = self.current.clone();
+                let ev = Event::FormRefused {
+                    form: form.to_string(),
+                    fields: fields.clone(),
+                };
+                let mut out = format!(
+                    "   !! submission refused: {} break the rules of their fields\n",
+                    fields
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                out.push_str(&self.deliver(&phone, &ev));
+                out
+            }
+            Err(engine::forms::Refused::UnknownForm) => format!("error: unknown form `{form}`\n"),
+        }
     }
 
     /// A business system's event for the current contact, its payload checked as the
@@ -476,7 +570,7 @@ impl ReplCore {
                 .collect(),
         );
         let id = format!("repl-{}", self.events_sent);
-        let today = self.program().timezone.to_datetime(self.now).date();
+        let today = self.program().timezone.to_datetime(self.now()).date();
         match engine::check_event(self.program(), name, &id, &payload, today) {
             Ok(ev) => {
                 let phone = self.current.clone();
@@ -520,10 +614,10 @@ impl ReplCore {
         match c {
             ContactCmd::Describe => {}
             ContactCmd::Switch(phone) => {
-                let known = self.contacts.contains_key(&phone);
+                let known = self.sim.contains(&phone);
                 self.current = phone;
-                self.state_mut();
-                let mut out = render::contact(self.state_mut());
+                self.contact_mut();
+                let mut out = self.contact_view();
                 if known {
                     out.insert_str(0, "switched back to ");
                 } else {
@@ -531,20 +625,29 @@ impl ReplCore {
                 }
                 return out;
             }
-            ContactCmd::Name(n) => self.state_mut().contact.name = Some(n),
+            ContactCmd::Name(n) => self.contact_mut().name = Some(n),
             ContactCmd::Tag(t) => {
-                self.state_mut().contact.tags.insert(t);
+                self.contact_mut().tags.insert(t);
             }
             ContactCmd::Untag(t) => {
-                self.state_mut().contact.tags.remove(&t);
+                self.contact_mut().tags.remove(&t);
             }
             ContactCmd::Attr(k, v) => {
-                self.state_mut().contact.attrs.insert(k, v);
+                self.contact_mut().attrs.insert(k, v);
             }
-            ContactCmd::New => self.state_mut().contact.returning = false,
-            ContactCmd::Returning => self.state_mut().contact.returning = true,
+            ContactCmd::New => self.contact_mut().returning = false,
+            ContactCmd::Returning => self.contact_mut().returning = true,
         }
-        render::contact(self.state_mut())
+        self.contact_view()
+    }
+
+    /// The current contact as `:contact` shows it.
+    fn contact_view(&mut self) -> String {
+        self.contact_mut();
+        match self.state() {
+            Some(s) => render::contact(s),
+            None => String::new(),
+        }
     }
 
     /// Moves the clock to `target`, firing every due timer of every contact in order,
@@ -552,52 +655,45 @@ impl ReplCore {
     fn advance_to(&mut self, target: Timestamp) -> String {
         let mut out = String::new();
         let program = self.script.program.clone();
-        for _ in 0..MAX_TIMERS {
-            let due = self
-                .contacts
-                .iter()
-                .flat_map(|(phone, s)| s.timers.iter().map(move |(id, t)| (t.at, phone, id)))
-                .filter(|(at, _, _)| *at <= target)
-                .min()
-                .map(|(at, phone, id)| (at, phone.clone(), id.clone()));
-            let Some((at, phone, id)) = due else { break };
-            if at > self.now {
-                self.now = at;
-            }
-            let who = if phone == self.current {
+        self.sim.set_script(self.script.hash.clone());
+        let mut fired = Vec::new();
+        self.sim.advance_to(&program, target, |firing, step| {
+            fired.push((firing.clone(), step.clone()));
+        });
+        for (firing, step) in fired {
+            let who = if firing.contact == self.current {
                 String::new()
             } else {
-                format!(" for {phone}")
+                format!(" for {}", firing.contact)
             };
             let _ = writeln!(
                 out,
                 "[{}] timer{who}: {}",
-                render::clock(at, &program),
-                self.timer_title(&phone, &id)
+                render::clock(firing.timer.at, &program),
+                self.timer_title(&firing.timer, &firing.id)
             );
-            let shown = self.deliver(&phone, &Event::Timer { id });
+            let shown = self.show(step, false);
             out.push_str(if shown.is_empty() {
                 "   (nothing happened)\n"
             } else {
                 &shown
             });
         }
-        self.now = target.max(self.now);
-        let _ = writeln!(out, "[{}] now", render::clock(self.now, &program));
+        let _ = writeln!(out, "[{}] now", render::clock(self.now(), &program));
         out
     }
 
-    fn timer_title(&self, phone: &str, id: &str) -> String {
-        let Some(t) = self.contacts.get(phone).and_then(|s| s.timers.get(id)) else {
-            return id.to_string();
-        };
-        match &t.target {
+    fn timer_title(&self, timer: &engine::Timer, id: &str) -> String {
+        match &timer.target {
             engine::TimerTarget::Handler { handler, .. } => {
                 let span = self
                     .program()
                     .handler(*handler)
                     .map(|h| h.span)
                     .unwrap_or_default();
+                if span.is_empty() {
+                    return id.to_string();
+                }
                 render::rule_title(
                     &self.session.sources,
                     span,
@@ -605,6 +701,9 @@ impl ReplCore {
                 )
             }
             engine::TimerTarget::CallTimeout { call_id } => format!("call {call_id} timed out"),
+            engine::TimerTarget::Sla { sla, target } => {
+                format!("sla {sla} {} is due", target.as_str())
+            }
         }
     }
 
@@ -614,10 +713,10 @@ impl ReplCore {
                 "error: `{text}` is not a date-time; write `2026-12-01 09:00` or `2026-12-01`\n"
             );
         };
-        if target < self.now {
+        if target < self.now() {
             return format!(
                 "error: the clock only moves forward; it is {} now\n",
-                render::clock(self.now, self.program())
+                render::clock(self.now(), self.program())
             );
         }
         self.advance_to(target)
@@ -713,11 +812,11 @@ impl ReplCore {
         .expr(&expr);
         let phone = self.current.clone();
         let state = self
-            .contacts
-            .get(&phone)
+            .sim
+            .state(&phone)
             .cloned()
             .unwrap_or_else(|| State::new(Contact::new(phone)));
-        let v = engine::evaluate(&self.script.program, &state, &lowered, self.now);
+        let v = engine::evaluate(&self.script.program, &state, &lowered, self.now());
         format!("= {}\n", render::quoted(&v))
     }
 
@@ -741,7 +840,8 @@ impl ReplCore {
                     .filter(|i| i.span().file == id)
                     .map(decl::describe),
             );
-            self.script = Script::new(file, symbols, diagnostics);
+            let hash = compile::bundle::content_hash(&format!("{}\n{text}", self.script.hash));
+            self.script = Script::new(file, symbols, diagnostics, hash);
         }
         d.report
     }

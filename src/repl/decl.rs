@@ -23,6 +23,7 @@ pub fn key(item: &Item) -> (&'static str, String) {
         Item::Anywhere(_) => ("anywhere", String::new()),
         Item::Migrate(_) => ("migrate", String::new()),
         Item::Test(d) => ("test", d.name.value.clone()),
+        Item::Sla(d) => ("sla", d.name.name.clone()),
     }
 }
 

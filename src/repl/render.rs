@@ -4,6 +4,7 @@
 
 use crate::compile::Program;
 use crate::compile::value::show_duration;
+use crate::engine::events::{CardEvent, Cause, Durations, Origin, TimerCause, What};
 use crate::engine::{Card, Effect, EffectKind, OutMessage, State, Timer, TimerTarget};
 use crate::syntax::ast;
 use crate::syntax::source::SourceMap;
@@ -31,6 +32,7 @@ pub fn effects(
             EffectKind::StartTimer { .. }
                 | EffectKind::CancelTimer { .. }
                 | EffectKind::Metric { .. }
+                | EffectKind::Fact(_)
         );
         if trace
             && !bookkeeping
@@ -148,7 +150,8 @@ fn effect(out: &mut String, e: &Effect, trace: bool, program: &Program) {
         }
         EffectKind::StartTimer { .. }
         | EffectKind::CancelTimer { .. }
-        | EffectKind::Metric { .. } => {}
+        | EffectKind::Metric { .. }
+        | EffectKind::Fact(_) => {}
     }
 }
 
@@ -317,6 +320,11 @@ fn timer_line(t: &Timer, program: &Program, sources: &SourceMap) -> String {
             let rule = title.split_once(": ").map_or(title.as_str(), |(_, r)| r);
             format!("{} ({rule} in {stage})", clock(t.at, program))
         }
+        TimerTarget::Sla { sla, target } => format!(
+            "{} (sla {sla} {} is due)",
+            clock(t.at, program),
+            target.as_str()
+        ),
         TimerTarget::CallTimeout { call_id } => {
             format!("{} (call {call_id} times out)", clock(t.at, program))
         }
@@ -356,6 +364,23 @@ pub fn card(state: &State, now: Timestamp, program: &Program, sources: &SourceMa
     };
     card_fields(&mut out, state, c, now, program);
     let _ = writeln!(out, "  window    {}", window(state, now, program));
+    if let Some(c) = state.current_card() {
+        for (name, levels) in &c.slas {
+            let targets: Vec<String> = levels
+                .targets
+                .iter()
+                .map(|t| match (t.status, t.due) {
+                    (crate::engine::SlaStatus::Running, Some(due)) => format!(
+                        "{} running (due {})",
+                        t.target.as_str(),
+                        clock(due, program)
+                    ),
+                    (status, _) => format!("{} {}", t.target.as_str(), status.as_str()),
+                })
+                .collect();
+            let _ = writeln!(out, "  sla       {name}: {}", targets.join(", "));
+        }
+    }
     if state.timers.is_empty() {
         let _ = writeln!(out, "  timers    none");
     }
@@ -485,4 +510,129 @@ pub fn contact(state: &State) -> String {
         let _ = writeln!(out, "  opted out");
     }
     out
+}
+
+/// The card events of one card, one line each: when, what (and about what), in which
+/// stage, and why.
+pub fn card_events(events: &[&CardEvent], program: &Program) -> String {
+    if events.is_empty() {
+        return "no card events yet\n".into();
+    }
+    let mut out = String::new();
+    for e in events {
+        let what = describe_event(&e.what);
+        let _ = writeln!(
+            out,
+            "[{}] {what:<40} in {:<14} {}",
+            clock(e.at, program),
+            e.stage,
+            describe_cause(&e.cause)
+        );
+    }
+    out
+}
+
+/// One card event's kind with what it is about: `asked order`, `routed billing (was
+/// front_desk)`.
+pub fn describe_event(w: &What) -> String {
+    let dur = |d: &Durations| {
+        let wall = show_duration(d.wall_secs);
+        match d.business_secs {
+            Some(b) => format!("{wall}, {} in business hours", show_duration(b)),
+            None => wall,
+        }
+    };
+    match w {
+        What::StageEntered { from } => match from {
+            Some(f) => format!("entered (from {f})"),
+            None => "entered".into(),
+        },
+        What::StageLeft { to } => match to {
+            Some(t) => format!("left (to {t})"),
+            None => "left".into(),
+        },
+        What::Routed { team, previous } => match previous {
+            Some(p) if p != team => format!("re-routed {team} (was {p})"),
+            _ => format!("routed {team}"),
+        },
+        What::Assigned { agent, .. } => format!("assigned {agent}"),
+        What::FirstHumanReply { agent, waited } => {
+            format!("first human reply by {agent} after {}", dur(waited))
+        }
+        What::AnswerRefused { field, tries_left } => {
+            format!("answer refused {field} ({tries_left} tries left)")
+        }
+        What::FormScreen { form, screen } => format!("form screen {form} {screen}"),
+        What::FormRefused { form, fields } => {
+            format!("form refused {form} ({})", fields.join(", "))
+        }
+        What::CallResult {
+            webhook,
+            ok,
+            reason,
+        } => {
+            if *ok {
+                format!("call {webhook} answered")
+            } else {
+                format!(
+                    "call {webhook} failed ({})",
+                    reason.as_deref().unwrap_or("?")
+                )
+            }
+        }
+        What::Reopened {
+            previous,
+            previous_closed_at,
+        } => format!("reopened (card #{previous} closed {previous_closed_at})"),
+        What::Closed { reason, open_for } => match reason {
+            Some(r) => format!("closed {r:?} after {}", dur(open_for)),
+            None => format!("closed after {}", dur(open_for)),
+        },
+        What::SlaStarted { sla, target, .. } => {
+            format!("sla {sla} {} started", target.as_str())
+        }
+        What::SlaMet { sla, target, took } => {
+            format!("sla {sla} {} met after {}", target.as_str(), dur(took))
+        }
+        What::SlaBreached { sla, target } => format!("sla {sla} {} breached", target.as_str()),
+        What::SlaStopped {
+            sla,
+            target,
+            reason,
+        } => {
+            format!("sla {sla} {} stopped: {reason}", target.as_str())
+        }
+        other => match other.detail() {
+            Some(d) => format!("{} {d}", other.name()),
+            None => other.name().to_string(),
+        },
+    }
+}
+
+/// Who or what caused an event: `rule triage/otherwise`, `timer triage/after 10m
+/// silence`, `agent ana@acme.com`.
+pub fn describe_cause(c: &Cause) -> String {
+    let origin = match &c.origin {
+        Origin::Customer => "customer".to_string(),
+        Origin::Timer(TimerCause::After { rule }) => format!("timer {rule}"),
+        Origin::Timer(TimerCause::CallTimeout { webhook }) => {
+            format!("timeout of call {webhook}")
+        }
+        Origin::Timer(TimerCause::Sla { sla, target }) => {
+            format!("deadline of sla {sla} {}", target.as_str())
+        }
+        Origin::Agent { agent } => match agent {
+            Some(a) => format!("agent {a}"),
+            None => "agent".into(),
+        },
+        Origin::Webhook { webhook } => format!("answer of {webhook}"),
+        Origin::Channel => "whatsapp".into(),
+        Origin::Business { event, id } => format!("event {event} ({id})"),
+    };
+    match &c.rule {
+        Some(r) if !matches!(&c.origin, Origin::Timer(TimerCause::After { rule }) if rule == r) => {
+            format!("{origin}, rule {r}")
+        }
+        _ => origin,
+    }
 }

@@ -15,8 +15,8 @@ use super::Shared;
 use super::metrics::Metrics;
 use super::store::FlowToken;
 use super::wire::inbound;
-use crate::compile::{FieldCheck, InterpPart, Program, Value};
-use crate::engine::validate::validate;
+use crate::compile::{Program, Value};
+use crate::engine::forms::Refused;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -208,91 +208,17 @@ pub fn judge(
     if now_ms.saturating_sub(row.issued_ms) > ttl_ms {
         return Err(Refusal::ExpiredToken);
     }
-    let form = program.forms.get(&row.form).ok_or(Refusal::UnknownForm)?;
-    let mut values = BTreeMap::new();
-    let mut invalid = Vec::new();
-    for name in &form.inputs {
-        let Some(spec) = program.fields.get(name) else {
-            continue;
-        };
-        let optional = form.optional.contains(name);
-        match check_value(&spec.kind, obj.get(name), optional, today) {
-            Ok(Some(v)) => {
-                values.insert(name.clone(), v);
-            }
-            Ok(None) => {}
-            Err(()) => invalid.push(name.clone()),
-        }
-    }
-    if !invalid.is_empty() {
-        return Err(Refusal::Invalid(invalid));
-    }
+    // The one check of submitted values, shared with `wafl test` and the REPL.
+    let values =
+        crate::engine::forms::check(program, &row.form, obj, today).map_err(|r| match r {
+            Refused::UnknownForm => Refusal::UnknownForm,
+            Refused::Invalid(fields) => Refusal::Invalid(fields),
+        })?;
     Ok(Accepted {
         form: row.form.clone(),
         values,
         token: token.to_string(),
     })
-}
-
-/// One submitted value against its field: `Ok(None)` for an optional input left
-/// empty, `Err` when it breaks the rules. Keys the form does not have are never read.
-fn check_value(
-    kind: &FieldCheck,
-    raw: Option<&Json>,
-    optional: bool,
-    today: jiff::civil::Date,
-) -> Result<Option<Value>, ()> {
-    let text = match raw {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) if s.trim().is_empty() => None,
-        Some(Json::String(s)) => Some(s.clone()),
-        Some(Json::Bool(b)) if matches!(kind, FieldCheck::YesNo) => {
-            return Ok(Some(Value::Bool(*b)));
-        }
-        Some(Json::Bool(b)) => Some(b.to_string()),
-        Some(Json::Number(n)) => Some(n.to_string()),
-        Some(Json::Array(_) | Json::Object(_)) => return Err(()),
-    };
-    let Some(text) = text else {
-        // An unchecked opt-in box is a "no"; any other empty answer must be optional.
-        return match kind {
-            FieldCheck::YesNo => Ok(Some(Value::Bool(false))),
-            _ if optional => Ok(None),
-            _ => Err(()),
-        };
-    };
-    if matches!(kind, FieldCheck::YesNo) {
-        match text.as_str() {
-            "true" => return Ok(Some(Value::Bool(true))),
-            "false" => return Ok(Some(Value::Bool(false))),
-            _ => {}
-        }
-    }
-    validate(kind, &text, today).map(Some).ok_or(())
-}
-
-/// The reply to a refused submission whose values broke the rules: the `invalid`
-/// messages of the failing fields that are plain text (the daemon does not evaluate
-/// interpolations outside the engine). `None` when no such message exists.
-pub fn invalid_reply(program: &Program, fields: &[String]) -> Option<String> {
-    let mut lines = Vec::new();
-    for name in fields {
-        let Some(msg) = program.fields.get(name).and_then(|s| s.invalid.as_ref()) else {
-            continue;
-        };
-        let mut text = String::new();
-        let mut plain = true;
-        for part in &msg.parts {
-            match part {
-                InterpPart::Lit(s) => text.push_str(s),
-                InterpPart::Expr(_) => plain = false,
-            }
-        }
-        if plain && !text.trim().is_empty() && !lines.contains(&text) {
-            lines.push(text);
-        }
-    }
-    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 // --- the endpoint -------------------------------------------------------------------
@@ -732,48 +658,6 @@ mod tests {
         assert_eq!(
             merge(live, &screens, &fallback, "real"),
             json!({"screen": "SUCCESS", "data": {"extension_message_response": {"params": {"flow_token": "real", "ok": true}}}})
-        );
-    }
-
-    #[test]
-    fn values_are_checked_like_ask_answers() {
-        let today = jiff::civil::date(2026, 6, 1);
-        let num = FieldCheck::Number {
-            range: Some((1.0, 8.0)),
-        };
-        assert_eq!(
-            check_value(&num, Some(&json!("3")), false, today),
-            Ok(Some(Value::Num(3.0)))
-        );
-        assert_eq!(
-            check_value(&num, Some(&json!(3)), false, today),
-            Ok(Some(Value::Num(3.0)))
-        );
-        assert_eq!(check_value(&num, Some(&json!("9")), false, today), Err(()));
-        assert_eq!(check_value(&num, None, false, today), Err(()));
-        assert_eq!(check_value(&num, Some(&json!(" ")), true, today), Ok(None));
-        assert_eq!(check_value(&num, Some(&json!([1])), true, today), Err(()));
-        let yes = FieldCheck::YesNo;
-        assert_eq!(
-            check_value(&yes, Some(&json!(true)), false, today),
-            Ok(Some(Value::Bool(true)))
-        );
-        assert_eq!(
-            check_value(&yes, Some(&json!("false")), false, today),
-            Ok(Some(Value::Bool(false)))
-        );
-        assert_eq!(
-            check_value(&yes, None, false, today),
-            Ok(Some(Value::Bool(false)))
-        );
-        let date = FieldCheck::Date {
-            after: Some(crate::compile::DateBound::Today),
-            before: None,
-        };
-        assert!(check_value(&date, Some(&json!("2026-06-02")), false, today).is_ok());
-        assert_eq!(
-            check_value(&date, Some(&json!("2026-06-01")), false, today),
-            Err(())
         );
     }
 }

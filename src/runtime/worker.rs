@@ -179,16 +179,16 @@ pub fn to_engine(msg: &InMessage) -> Option<Inbound> {
 /// A form submission (`nfm_reply`): checks the token and the values, and either returns
 /// the engine's event (marking the token used in this step's write) or records the
 /// refusal. Values that break the rules leave the token unused, so the customer can
-/// open the form again, and get the fields' `invalid` messages when they are plain text.
+/// open the form again; they reach the engine as a refusal, which answers with the
+/// fields' `invalid` messages exactly as `wafl test` and the REPL do.
 async fn submission(
     shared: &Arc<Shared>,
     program: &crate::compile::Program,
-    state: &State,
     write: &mut StepWrite,
     msg: &InMessage,
     response_json: &str,
     now: jiff::Timestamp,
-) -> Option<Inbound> {
+) -> Option<Event> {
     let response: serde_json::Value = serde_json::from_str(response_json).unwrap_or_default();
     let token = super::flows::token_of(&response).unwrap_or("").to_string();
     let issued = if token.is_empty() {
@@ -214,13 +214,13 @@ async fn submission(
     match verdict {
         Ok(accepted) => {
             write.token_used = Some(accepted.token);
-            Some(Inbound {
+            Some(Event::Inbound(Inbound {
                 profile_name: msg.profile_name.clone(),
                 message: InboundMessage::Form {
                     form: accepted.form,
                     values: accepted.values,
                 },
-            })
+            }))
         }
         Err(refusal) => {
             tracing::warn!(contact = %redact(&msg.from), reason = refusal.reason(), "form submission refused");
@@ -230,17 +230,13 @@ async fn submission(
                 &msg.from,
                 &response,
             ));
-            if let super::flows::Refusal::Invalid(fields) = &refusal
-                && let Some(body) = super::flows::invalid_reply(program, fields)
-            {
-                write.outbox.push(NewOutbox {
-                    contact: msg.from.clone(),
-                    kind: "whatsapp".into(),
-                    payload: json!({ "to": state.contact.phone, "engine_id": "", "message": WireOut::Text { body } }).to_string(),
-                    idem_key: format!("{}:form-invalid:{}", msg.from, msg.id),
-                });
+            match (refusal, issued) {
+                (super::flows::Refusal::Invalid(fields), Some(token)) => Some(Event::FormRefused {
+                    form: token.form,
+                    fields,
+                }),
+                _ => None,
             }
-            None
         }
     }
 }
@@ -270,12 +266,11 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     idem_key: format!("{contact}:in{seq}:read"),
                 });
             }
-            let inbound = match &msg.content {
+            let event = match &msg.content {
                 Content::FlowReply { response_json } => {
                     submission(
                         shared,
                         &loaded.program,
-                        &state,
                         &mut write,
                         &msg,
                         response_json,
@@ -283,12 +278,9 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     )
                     .await
                 }
-                _ => to_engine(&msg),
+                _ => to_engine(&msg).map(Event::Inbound),
             };
-            match inbound {
-                Some(inbound) => (Some(Event::Inbound(inbound)), format!("in{seq}")),
-                None => (None, format!("in{seq}")),
-            }
+            (event, format!("in{seq}"))
         }
         Work::Timer {
             id, db_id, due_ms, ..

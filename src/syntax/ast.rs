@@ -30,6 +30,7 @@ pub enum Item {
     Anywhere(AnywhereDecl),
     Migrate(MigrateDecl),
     Test(TestDecl),
+    Sla(SlaDecl),
 }
 
 impl Item {
@@ -47,6 +48,7 @@ impl Item {
             Item::Anywhere(d) => d.span,
             Item::Migrate(d) => d.span,
             Item::Test(d) => d.span,
+            Item::Sla(d) => d.span,
         }
     }
 }
@@ -373,6 +375,50 @@ pub enum MigrateAction {
         reason: Option<Text>,
         template: Option<Message>,
     },
+}
+
+/// `sla billing_desk for billing { first reply within 2h inside office else { ... } }`:
+/// service-level targets of the cards of some teams (of every card without `for`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlaDecl {
+    pub name: Ident,
+    /// `for billing, technical`; empty for every card.
+    pub teams: Vec<Ident>,
+    pub targets: Vec<SlaTarget>,
+    pub span: Span,
+}
+
+/// `first reply within 2h [inside office] [else ...]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlaTarget {
+    pub measure: SlaMeasure,
+    /// The span of the measure's words (`first reply`, `resolution`).
+    pub measure_span: Span,
+    pub within: DurationLit,
+    /// `inside office`: the target counts only these hours' open time.
+    pub inside: Option<Ident>,
+    /// Runs when the target is breached.
+    pub breach: Option<Block>,
+    pub span: Span,
+}
+
+/// What a service-level target measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SlaMeasure {
+    /// From the start of the service level to a person's first reply.
+    FirstReply,
+    /// From the start of the service level to the card's closing.
+    Resolution,
+}
+
+impl SlaMeasure {
+    /// As scripts write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaMeasure::FirstReply => "first reply",
+            SlaMeasure::Resolution => "resolution",
+        }
+    }
 }
 
 /// `stage triage { handlers }`
@@ -768,6 +814,23 @@ pub enum StepKind {
     Clock { date: DateLit, time: ClockLit },
     /// `expect ...`
     Expect(Expectation),
+    /// `agent reply "..."` and friends: a person acts on the card.
+    Agent(AgentStep),
+}
+
+/// What a person does in a test.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentStep {
+    /// `agent reply "text"`
+    Reply(Text),
+    /// `agent resolve ["reason"]`
+    Resolve(Option<Text>),
+    /// `agent release`
+    Release,
+    /// `agent assign "ana@acme.com"`
+    Assign(Text),
+    /// `agent route team`
+    Route(Ident),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -794,6 +857,32 @@ pub enum Expectation {
     Closed(Option<Text>),
     /// `expect sent nothing`
     SentNothing,
+    /// `expect sla billing_desk [first reply | resolution] met|breached|pending`
+    Sla {
+        sla: Ident,
+        measure: Option<SlaMeasure>,
+        outcome: SlaOutcome,
+    },
+    /// `expect event asked ["order"]`: the latest step recorded such a card event.
+    Event { kind: Ident, detail: Option<Text> },
+}
+
+/// Where a service-level target stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlaOutcome {
+    Met,
+    Breached,
+    Pending,
+}
+
+impl SlaOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaOutcome::Met => "met",
+            SlaOutcome::Breached => "breached",
+            SlaOutcome::Pending => "pending",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -11,6 +11,7 @@
 
 mod build;
 mod scan;
+mod sla;
 
 use super::Parsed;
 use super::ast::{AnywhereDecl, File, Handler, Item, StageDecl, TestDecl, TestStep};
@@ -370,6 +371,8 @@ const EXPECT_WORDS: &[&str] = &[
     "`handoff`",
     "`closed`",
     "`sent`",
+    "`sla`",
+    "`event`",
 ];
 
 fn collapse_expectations(positives: &[Rule], expected: &mut Vec<(u8, String)>) {
@@ -495,7 +498,8 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::stage_decl
         | Rule::anywhere_decl
         | Rule::migrate_decl
-        | Rule::test_decl => broad(DECLS),
+        | Rule::test_decl
+        | Rule::sla_decl => broad(DECLS),
         Rule::head_entry => broad("`stage`, `anywhere` or `test`"),
         Rule::handler
         | Rule::handler_entry
@@ -531,7 +535,8 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::st_respond
         | Rule::st_advance
         | Rule::st_clock
-        | Rule::st_expect => broad(STEPS),
+        | Rule::st_expect
+        | Rule::st_agent => broad(STEPS),
         Rule::ex_stage
         | Rule::ex_routed
         | Rule::ex_assigned
@@ -542,7 +547,9 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::ex_tagged
         | Rule::ex_handoff
         | Rule::ex_closed
-        | Rule::ex_sent_nothing => {
+        | Rule::ex_sent_nothing
+        | Rule::ex_sla
+        | Rule::ex_event => {
             broad("an expectation such as `stage`, `reply`, `field` or `sent nothing`")
         }
         Rule::expr

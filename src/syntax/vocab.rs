@@ -35,6 +35,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "`after 10m silence` / `after 2h in stage`: a timer. As a date constraint: `after today`.",
     ),
     kw(
+        "agent",
+        "In a test: `agent reply \"text\"`, `agent resolve [\"reason\"]`, `agent release`, `agent assign \"ana\"`, `agent route TEAM`: a person acts on the card.",
+    ),
+    kw(
         "agents",
         "`agents \"ana@acme.com\", ...`: the agents of a team, by e-mail.",
     ),
@@ -65,6 +69,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "between",
         "`between N and M`: the range of a number, or of a text's length.",
+    ),
+    kw(
+        "breached",
+        "`expect sla NAME breached`: a target of the service level was not met in time.",
     ),
     kw(
         "budget",
@@ -127,7 +135,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw(
         "event",
-        "`event NAME { key: type; ... }`: something a business system sends (`POST /events`) with a typed payload. `on event NAME` handles it: it advances the open card, or opens one. In a test: `event NAME { key: value }`.",
+        "`event NAME { key: type; ... }`: something a business system sends with a typed payload. `on event NAME` handles it: it advances the open card, or opens one. In a test: `event NAME { key: value }` sends one; `expect event KIND [\"name\"]`: the latest step recorded a card event of that kind (`asked`, `routed`, `closed`...), about that name.",
     ),
     kw(
         "every",
@@ -135,7 +143,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw(
         "expect",
-        "`expect stage|routed|assigned|reply|template|field|posted|tagged|handoff|closed|sent nothing`: a check in a test.",
+        "`expect stage|routed|assigned|reply|template|field|posted|tagged|handoff|closed|sent nothing|sla|event`: a check in a test.",
     ),
     kw(
         "failed",
@@ -147,8 +155,16 @@ pub const KEYWORDS: &[Keyword] = &[
         "`field order: text matching /re/ invalid \"...\"`: a value collected from the customer with `ask`, a form or `call ... save`, validated by its type.",
     ),
     kw(
+        "first",
+        "`first reply within 2h`: a service-level target on a person's first reply.",
+    ),
+    kw(
         "flow",
         "`flow \"Name\" { ... }`: the header of the script: its name, language, time zone, start stage, opt-out and opt-in words, the window template and the step budget.",
+    ),
+    kw(
+        "for",
+        "`sla NAME for billing, technical { ... }`: the teams whose cards a service level covers.",
     ),
     kw(
         "form",
@@ -225,6 +241,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "`on message`: any inbound message. In expressions, `message.text` and `message.type`.",
     ),
     kw(
+        "met",
+        "`expect sla NAME met`: every target of the service level that applies was met in time.",
+    ),
+    kw(
         "migrate",
         "`migrate { stage OLD goto NEW; stage OLD keep; otherwise close \"reason\" template T }`: what publishing does with open cards the new revision cannot take over.",
     ),
@@ -272,6 +292,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "past",
         "`past`: a date field's answer must be before today.",
     ),
+    kw(
+        "pending",
+        "`expect sla NAME pending`: a target of the service level is still running.",
+    ),
     kw("phone", "`phone`: a phone number field."),
     kw(
         "post",
@@ -290,8 +314,20 @@ pub const KEYWORDS: &[Keyword] = &[
         "`on regex /pattern/`: a text message matching the pattern.",
     ),
     kw(
+        "release",
+        "`agent release`: in a test, a person gives the card back to the automation.",
+    ),
+    kw(
         "reply",
         "`reply \"text\"`, `reply buttons`, `reply list`, `reply template`, `reply form`: send a message to the customer.",
+    ),
+    kw(
+        "resolution",
+        "`resolution within 1d`: a service-level target on the card's closing.",
+    ),
+    kw(
+        "resolve",
+        "`agent resolve [\"reason\"]`: in a test, a person closes the card.",
     ),
     kw(
         "respond",
@@ -340,6 +376,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "silence",
         "`after 10m silence`: no message in either direction for that long.",
+    ),
+    kw(
+        "sla",
+        "`sla NAME [for TEAM, ...] { first reply within 2h [inside HOURS] [else ACTION]; resolution within 1d ... }`: service-level targets, measured from the moment the card reaches one of the teams (from its opening without `for`), in the open time of the hours (`inside`, else the team's). The `else` runs when a target is breached. In a test: `expect sla NAME [first reply|resolution] met|breached|pending`.",
     ),
     kw(
         "stage",
@@ -414,6 +454,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "`template ... with name, order`: the template's body parameters, in order.",
     ),
     kw(
+        "within",
+        "`first reply within 2h`: how long a service-level target allows.",
+    ),
+    kw(
         "yesno",
         "`yesno`: a yes/no field (accepts sim/não, yes/no).",
     ),
@@ -422,7 +466,7 @@ pub const KEYWORDS: &[Keyword] = &[
 /// Words that open a top-level declaration.
 pub const DECLARATIONS: &[&str] = &[
     "flow", "hours", "team", "field", "template", "webhook", "form", "event", "stage", "anywhere",
-    "migrate", "test",
+    "migrate", "test", "sla",
 ];
 
 /// Words that open a handler of a stage or `anywhere` block.
@@ -437,6 +481,7 @@ pub const ACTION_STARTS: &[&str] = &[
 /// Words that open a test step.
 pub const STEP_STARTS: &[&str] = &[
     "contact", "send", "tap", "choose", "submit", "event", "respond", "advance", "clock", "expect",
+    "agent",
 ];
 
 /// Words reserved inside expressions: they cannot start a path.

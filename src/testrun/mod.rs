@@ -12,6 +12,7 @@
 //! checked file and returns results with diagnostics.
 
 mod scenario;
+pub mod sim;
 
 pub use scenario::{DEFAULT_CONTACT, Scenario, start_instant};
 

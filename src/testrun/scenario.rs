@@ -2,11 +2,13 @@
 //! drives it from `test` steps; other fronts (the REPL) can drive it step by step.
 
 use super::Problem;
+use super::sim::Sim;
 use crate::compile::expr::Lower;
 use crate::compile::{Program, Value};
+use crate::engine::events::CardEvent;
 use crate::engine::{
-    self, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage, MediaType,
-    OutMessage, State,
+    self, AgentAction, CardStatus, Contact, Effect, EffectKind, Event, Inbound, InboundMessage,
+    MediaType, OutMessage, State,
 };
 use crate::syntax::ast::{self, Expectation, ReplyMatch, StepKind};
 use jiff::{SignedDuration, Timestamp};
@@ -14,9 +16,6 @@ use std::collections::BTreeMap;
 
 /// The contact a test plays when it does not say.
 pub const DEFAULT_CONTACT: &str = "+1 555 0100";
-
-/// Most timers an `advance` fires; beyond this the script is looping on timers.
-const MAX_TIMERS_PER_ADVANCE: usize = 10_000;
 
 /// Monday 2026-01-05 10:00 in the program's time zone: where every test clock starts.
 pub fn start_instant(program: &Program) -> Timestamp {
@@ -31,10 +30,12 @@ pub fn start_instant(program: &Program) -> Timestamp {
 #[derive(Debug)]
 pub struct Scenario<'p> {
     program: &'p Program,
-    state: State,
-    now: Timestamp,
+    sim: Sim,
+    contact: String,
     /// Effects of the latest action step.
     last: Vec<Effect>,
+    /// Card events of the latest action step.
+    last_events: Vec<CardEvent>,
     transcript: Vec<String>,
     /// The webhook of every `call` made so far, by call id, for `respond`.
     calls: BTreeMap<String, String>,
@@ -46,11 +47,14 @@ pub struct Scenario<'p> {
 
 impl<'p> Scenario<'p> {
     pub fn new(program: &'p Program) -> Scenario<'p> {
+        let mut sim = Sim::new(start_instant(program), "");
+        sim.set_state(DEFAULT_CONTACT, State::new(Contact::new(DEFAULT_CONTACT)));
         Scenario {
             program,
-            state: State::new(Contact::new(DEFAULT_CONTACT)),
-            now: start_instant(program),
+            sim,
+            contact: DEFAULT_CONTACT.to_string(),
             last: Vec::new(),
+            last_events: Vec::new(),
             transcript: Vec::new(),
             calls: BTreeMap::new(),
             events_sent: 0,
@@ -59,16 +63,29 @@ impl<'p> Scenario<'p> {
     }
 
     pub fn state(&self) -> &State {
-        &self.state
+        static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();
+        self.sim
+            .state(&self.contact)
+            .unwrap_or_else(|| EMPTY.get_or_init(|| State::new(Contact::new(DEFAULT_CONTACT))))
     }
 
     pub fn now(&self) -> Timestamp {
-        self.now
+        self.sim.now()
     }
 
     /// What the latest action step produced.
     pub fn last_effects(&self) -> &[Effect] {
         &self.last
+    }
+
+    /// The card events of the latest action step.
+    pub fn last_events(&self) -> &[CardEvent] {
+        &self.last_events
+    }
+
+    /// Every card event so far.
+    pub fn events(&self) -> &[CardEvent] {
+        self.sim.events()
     }
 
     /// Everything so far, one line per event or visible effect.
@@ -87,22 +104,25 @@ impl<'p> Scenario<'p> {
                 .map(|n| format!(" named {n:?}"))
                 .unwrap_or_default()
         ));
-        self.state = State::new(contact);
+        self.contact = contact.phone.clone();
+        self.sim.set_state(&self.contact, State::new(contact));
         self.last.clear();
+        self.last_events.clear();
     }
 
     /// Delivers one event now and records what it did.
     pub fn event(&mut self, ev: Event) -> &[Effect] {
+        self.started = true;
         self.last.clear();
-        self.deliver(ev);
+        self.last_events.clear();
+        let contact = self.contact.clone();
+        let step = self.sim.deliver(self.program, &contact, &ev);
+        self.record(step.effects, step.events);
         &self.last
     }
 
-    fn deliver(&mut self, ev: Event) {
-        self.started = true;
-        let out = engine::step(self.program, &self.state, &ev, self.now);
-        self.state = out.state;
-        for e in &out.effects {
+    fn record(&mut self, effects: Vec<Effect>, events: Vec<CardEvent>) {
+        for e in &effects {
             if let Some(line) = describe(e) {
                 self.transcript.push(line);
             }
@@ -113,12 +133,13 @@ impl<'p> Scenario<'p> {
                 self.calls.insert(call_id.clone(), webhook.clone());
             }
         }
-        self.last.extend(out.effects);
+        self.last.extend(effects);
+        self.last_events.extend(events);
     }
 
     /// The flow's local date now, for checks relative to `today`.
     pub fn today(&self) -> jiff::civil::Date {
-        self.program.timezone.to_datetime(self.now).date()
+        self.program.timezone.to_datetime(self.now()).date()
     }
 
     /// Sends a business event with a payload of JSON values, checked as the daemon
@@ -142,7 +163,7 @@ impl<'p> Scenario<'p> {
         webhook: &str,
         body: Option<serde_json::Value>,
     ) -> Result<(), String> {
-        let waiting = self.state.card.as_ref().and_then(|c| match &c.suspended {
+        let waiting = self.state().card.as_ref().and_then(|c| match &c.suspended {
             Some(engine::Suspension::Call { call_id, .. }) => Some(call_id.clone()),
             _ => None,
         });
@@ -174,21 +195,23 @@ impl<'p> Scenario<'p> {
     /// Sets the clock to a moment: forward, firing due timers like `advance`, or anywhere
     /// before the conversation started.
     pub fn set_clock(&mut self, at: Timestamp) -> Result<(), String> {
-        if at >= self.now {
-            let secs = at.duration_since(self.now).as_secs();
+        let now = self.now();
+        if at >= now {
+            let secs = at.duration_since(now).as_secs();
             self.advance(secs);
-            self.now = at;
+            self.sim.set_now(at);
             Ok(())
         } else if !self.started {
-            self.now = at;
+            self.sim.set_now(at);
             self.last.clear();
+            self.last_events.clear();
             Ok(())
         } else {
             Err(format!(
                 "the clock is at {} already and cannot go back",
                 self.program
                     .timezone
-                    .to_datetime(self.now)
+                    .to_datetime(now)
                     .strftime("%Y-%m-%d %H:%M")
             ))
         }
@@ -197,25 +220,40 @@ impl<'p> Scenario<'p> {
     /// Moves the clock forward, firing due timers in order, each at its instant.
     pub fn advance(&mut self, seconds: i64) {
         self.last.clear();
-        let target = self
-            .now
+        self.last_events.clear();
+        let now = self.sim.now();
+        let target = now
             .checked_add(SignedDuration::from_secs(seconds))
-            .unwrap_or(self.now);
-        for _ in 0..MAX_TIMERS_PER_ADVANCE {
-            let due = self
-                .state
-                .timers
-                .iter()
-                .filter(|(_, t)| t.at <= target)
-                .min_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
-                .map(|(id, t)| (id.clone(), t.at));
-            let Some((id, at)) = due else { break };
-            if at > self.now {
-                self.now = at;
-            }
-            self.deliver(Event::Timer { id });
+            .unwrap_or(now);
+        let mut steps = Vec::new();
+        self.sim
+            .advance_to(self.program, target, |_, step| steps.push(step.clone()));
+        for step in steps {
+            self.record(step.effects, step.events);
         }
-        self.now = target;
+    }
+
+    /// A form submission as the client sends it, through the one check of the script's
+    /// rules ([`engine::forms::check`]): accepted values reach the handlers, a refusal
+    /// is an [`Event::FormRefused`].
+    pub fn submit(&mut self, form: &str, values: &BTreeMap<String, Value>) {
+        let today = self.program.timezone.to_datetime(self.now()).date();
+        let raw = engine::forms::as_submitted(values);
+        let ev = match engine::forms::check(self.program, form, &raw, today) {
+            Ok(values) => inbound(InboundMessage::Form {
+                form: form.to_string(),
+                values,
+            }),
+            Err(engine::forms::Refused::Invalid(fields)) => Event::FormRefused {
+                form: form.to_string(),
+                fields,
+            },
+            Err(engine::forms::Refused::UnknownForm) => Event::FormRefused {
+                form: form.to_string(),
+                fields: Vec::new(),
+            },
+        };
+        self.event(ev);
     }
 
     /// Runs one test step; an expectation that does not hold is an `Err`.
@@ -262,10 +300,7 @@ impl<'p> Scenario<'p> {
                     map.insert(e.key.name.clone(), self.value_of(&e.value));
                 }
                 self.transcript.push(format!("> submit {}", form.name));
-                self.event(inbound(InboundMessage::Form {
-                    form: form.name.clone(),
-                    values: map,
-                }));
+                self.submit(&form.name, &map);
             }
             StepKind::Event { name, values } => {
                 let payload = self.json_object(values);
@@ -329,6 +364,7 @@ impl<'p> Scenario<'p> {
                 self.advance(secs);
             }
             StepKind::Expect(e) => self.expect(e)?,
+            StepKind::Agent(a) => self.agent(a),
         }
         Ok(())
     }
@@ -343,11 +379,144 @@ impl<'p> Scenario<'p> {
         )
     }
 
+    /// A person acts on the card, as the card's agent (or `agent` when it has none).
+    fn agent(&mut self, a: &ast::AgentStep) {
+        let me = self
+            .state()
+            .card
+            .as_ref()
+            .and_then(|c| c.agent.clone())
+            .unwrap_or_else(|| "agent".into());
+        let (line, action) = match a {
+            ast::AgentStep::Reply(t) => (
+                format!("> agent reply {:?}", t.value),
+                AgentAction::Reply {
+                    agent: me,
+                    text: t.value.clone(),
+                },
+            ),
+            ast::AgentStep::Resolve(r) => (
+                "> agent resolve".to_string(),
+                AgentAction::Resolve {
+                    reason: r.as_ref().map(|r| r.value.clone()),
+                },
+            ),
+            ast::AgentStep::Release => ("> agent release".to_string(), AgentAction::Release),
+            ast::AgentStep::Assign(t) => (
+                format!("> agent assign {:?}", t.value),
+                AgentAction::Reassign {
+                    agent: Some(t.value.clone()),
+                    team: None,
+                },
+            ),
+            ast::AgentStep::Route(team) => (
+                format!("> agent route {}", team.name),
+                AgentAction::Reassign {
+                    agent: None,
+                    team: Some(team.name.clone()),
+                },
+            ),
+        };
+        self.transcript.push(line);
+        self.event(Event::Agent(action));
+    }
+
+    /// `expect sla ...`: where the service level's targets stand on the card.
+    fn expect_sla(
+        &self,
+        sla: &ast::Ident,
+        measure: Option<ast::SlaMeasure>,
+        outcome: ast::SlaOutcome,
+    ) -> Result<(), Problem> {
+        let what = match measure {
+            Some(m) => format!("`{}` {}", sla.name, m.as_str()),
+            None => format!("`{}`", sla.name),
+        };
+        let expected = format!("expected service level {what} {}", outcome.as_str());
+        let clock = self
+            .state()
+            .current_card()
+            .and_then(|c| c.slas.get(&sla.name));
+        let Some(clock) = clock else {
+            return Err(Problem {
+                expected,
+                got: Some("the service level has not started on this card".into()),
+            });
+        };
+        let want = measure.map(crate::compile::SlaTarget::from);
+        let targets: Vec<&engine::SlaTargetState> = clock
+            .targets
+            .iter()
+            .filter(|t| want.is_none_or(|w| w == t.target))
+            .collect();
+        let has = |s: engine::SlaStatus| targets.iter().any(|t| t.status == s);
+        let ok = match (outcome, want) {
+            (ast::SlaOutcome::Met, _) => {
+                has(engine::SlaStatus::Met)
+                    && !has(engine::SlaStatus::Running)
+                    && !has(engine::SlaStatus::Breached)
+            }
+            (ast::SlaOutcome::Breached, _) => has(engine::SlaStatus::Breached),
+            (ast::SlaOutcome::Pending, _) => has(engine::SlaStatus::Running),
+        };
+        if ok {
+            return Ok(());
+        }
+        let got = clock
+            .targets
+            .iter()
+            .map(|t| format!("{} {}", t.target.as_str(), t.status.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(Problem {
+            expected,
+            got: Some(if got.is_empty() {
+                "the service level has no targets".into()
+            } else {
+                got
+            }),
+        })
+    }
+
+    /// `expect event KIND ["detail"]`: among the card events of the latest step.
+    fn expect_event(&self, kind: &ast::Ident, detail: Option<&ast::Text>) -> Result<(), Problem> {
+        let ok = self.last_events.iter().any(|e| {
+            e.what.name() == kind.name
+                && detail.is_none_or(|d| e.what.detail() == Some(d.value.as_str()))
+        });
+        if ok {
+            return Ok(());
+        }
+        let expected = match detail {
+            Some(d) => format!(
+                "expected the card event `{}` about {:?}",
+                kind.name, d.value
+            ),
+            None => format!("expected the card event `{}`", kind.name),
+        };
+        let got: Vec<String> = self
+            .last_events
+            .iter()
+            .map(|e| match e.what.detail() {
+                Some(d) => format!("{} {d:?}", e.what.name()),
+                None => e.what.name().to_string(),
+            })
+            .collect();
+        Err(Problem {
+            expected,
+            got: Some(if got.is_empty() {
+                "no card event".into()
+            } else {
+                format!("card events: {}", got.join(", "))
+            }),
+        })
+    }
+
     fn value_of(&self, e: &ast::Expr) -> Value {
         let lower = Lower {
             hours: &self.program.hours_ids,
         };
-        engine::evaluate(self.program, &self.state, &lower.expr(e), self.now)
+        engine::evaluate(self.program, self.state(), &lower.expr(e), self.now())
     }
 
     fn sent(&self) -> impl Iterator<Item = &OutMessage> {
@@ -367,7 +536,7 @@ impl<'p> Scenario<'p> {
     }
 
     fn expect(&self, e: &Expectation) -> Result<(), Problem> {
-        let card = self.state.current_card();
+        let card = self.state().current_card();
         let fail = |expected: String, got: Option<String>| Err(Problem { expected, got });
         match e {
             Expectation::Stage(id) => {
@@ -477,9 +646,14 @@ impl<'p> Scenario<'p> {
                 }
             }
             Expectation::Tagged(t) => {
-                if !self.state.contact.tags.contains(&t.value) {
-                    let tags: Vec<&str> =
-                        self.state.contact.tags.iter().map(String::as_str).collect();
+                if !self.state().contact.tags.contains(&t.value) {
+                    let tags: Vec<&str> = self
+                        .state()
+                        .contact
+                        .tags
+                        .iter()
+                        .map(String::as_str)
+                        .collect();
                     return fail(
                         format!("expected the contact tagged {:?}", t.value),
                         Some(if tags.is_empty() {
@@ -491,18 +665,18 @@ impl<'p> Scenario<'p> {
                 }
             }
             Expectation::Handoff => {
-                let got = self.state.card.as_ref().map(|c| c.status);
+                let got = self.state().card.as_ref().map(|c| c.status);
                 if got != Some(CardStatus::Handoff) {
                     return fail(
                         "expected the conversation handed off to a person".into(),
-                        Some(status_of(&self.state)),
+                        Some(status_of(self.state())),
                     );
                 }
             }
             Expectation::Closed(reason) => {
-                let closed = self.state.card.is_none() && self.state.last_closed.is_some();
+                let closed = self.state().card.is_none() && self.state().last_closed.is_some();
                 let got_reason = self
-                    .state
+                    .state()
                     .last_closed
                     .as_ref()
                     .and_then(|c| c.close_reason.clone());
@@ -521,7 +695,7 @@ impl<'p> Scenario<'p> {
                             got_reason.map_or("(no reason)".into(), |r| format!("{r:?}"))
                         )
                     } else {
-                        status_of(&self.state)
+                        status_of(self.state())
                     };
                     return fail(expected, Some(got));
                 }
@@ -531,6 +705,12 @@ impl<'p> Scenario<'p> {
                     return fail("expected nothing sent".into(), Some(self.sent_summary()));
                 }
             }
+            Expectation::Sla {
+                sla,
+                measure,
+                outcome,
+            } => self.expect_sla(sla, *measure, *outcome)?,
+            Expectation::Event { kind, detail } => self.expect_event(kind, detail.as_ref())?,
         }
         Ok(())
     }
@@ -546,7 +726,7 @@ impl<'p> Scenario<'p> {
                 names.push(id.name.clone());
             }
         });
-        let fields = self.state.current_card().map(|c| &c.fields);
+        let fields = self.state().current_card().map(|c| &c.fields);
         let shown: Vec<String> = names
             .iter()
             .map(|n| match fields.and_then(|f| f.get(n)) {
@@ -612,6 +792,15 @@ fn describe(e: &Effect) -> Option<String> {
         EffectKind::OptOut => "  opted out".into(),
         EffectKind::OptIn => "  opted in".into(),
         EffectKind::Error { message } => format!("! error: {message}"),
+        EffectKind::Fact(engine::Fact::FormRefused { form, fields }) => {
+            format!("  form {form} refused: {}", fields.join(", "))
+        }
+        EffectKind::Fact(engine::Fact::SlaMet { sla, target, .. }) => {
+            format!("  sla {sla} {} met", target.as_str())
+        }
+        EffectKind::Fact(engine::Fact::SlaBreached { sla, target }) => {
+            format!("  sla {sla} {} breached", target.as_str())
+        }
         _ => return None,
     };
     Some(line)

@@ -93,11 +93,15 @@ impl Conversation {
     }
 }
 
-/// A live timer: the handler it runs, or the call it times out.
+/// A live timer, by what makes it the same timer in another program.
 #[derive(Clone, Debug)]
-struct LiveTimer {
-    key: Option<HandlerKey>,
-    call: Option<String>,
+enum LiveTimer {
+    /// An `after` handler, by its key.
+    Handler(Option<HandlerKey>),
+    /// The timeout of the call with this (recorded) id.
+    Call(String),
+    /// A timer whose id names it in every program: a service-level deadline.
+    Named,
 }
 
 struct Driver<'p> {
@@ -158,7 +162,7 @@ impl Driver<'_> {
                 let fired = self.live_timers.remove(id);
                 let ev = fired
                     .as_ref()
-                    .and_then(|t| self.matching_timer(t))
+                    .and_then(|t| self.matching_timer(id, t))
                     .or_else(|| self.state.timers.contains_key(id).then(|| id.clone()));
                 let candidate = match ev {
                     Some(id) => self.step(&Event::Timer { id }, turn.at),
@@ -231,45 +235,41 @@ impl Driver<'_> {
     }
 
     /// The candidate's timer that corresponds to a live one.
-    fn matching_timer(&self, live: &LiveTimer) -> Option<String> {
+    fn matching_timer(&self, id: &str, live: &LiveTimer) -> Option<String> {
         self.state
             .timers
             .iter()
-            .find(|(_, t)| match (&live.key, &live.call, &t.target) {
-                (_, Some(call), TimerTarget::CallTimeout { call_id }) => {
-                    self.calls.get(call).is_some_and(|c| c == call_id)
-                }
-                (Some(key), None, _) => self.timer_key(t).as_ref() == Some(key),
-                _ => false,
-            })
-            .map(|(id, _)| id.clone())
+            .find(|(cid, t)| self.corresponds(id, live, cid, t))
+            .map(|(cid, _)| cid.clone())
+    }
+
+    /// Whether the candidate's timer `cid` is the live timer `id`: the same handler (by
+    /// key), the timeout of the matching call, or the same service-level deadline.
+    fn corresponds(&self, id: &str, live: &LiveTimer, cid: &str, t: &Timer) -> bool {
+        match (live, &t.target) {
+            (LiveTimer::Call(call), TimerTarget::CallTimeout { call_id }) => {
+                self.calls.get(call).is_some_and(|c| c == call_id)
+            }
+            (LiveTimer::Handler(key), TimerTarget::Handler { .. }) => {
+                key.is_some() && self.timer_key(t) == *key
+            }
+            (LiveTimer::Named, TimerTarget::Sla { .. }) => id == cid,
+            _ => false,
+        }
     }
 
     fn timer_key(&self, t: &Timer) -> Option<HandlerKey> {
         match &t.target {
             TimerTarget::Handler { handler, .. } => self.p.handler(*handler).map(|h| h.key.clone()),
-            TimerTarget::CallTimeout { .. } => None,
+            TimerTarget::CallTimeout { .. } | TimerTarget::Sla { .. } => None,
         }
     }
 
     /// Whether a candidate timer has a live counterpart still running.
-    fn has_counterpart(&self, t: &Timer) -> bool {
-        match &t.target {
-            TimerTarget::CallTimeout { call_id } => self.live_timers.values().any(|l| {
-                l.call
-                    .as_ref()
-                    .and_then(|c| self.calls.get(c))
-                    .is_some_and(|c| c == call_id)
-            }),
-            TimerTarget::Handler { .. } => {
-                let key = self.timer_key(t);
-                key.is_some()
-                    && self
-                        .live_timers
-                        .values()
-                        .any(|l| l.call.is_none() && l.key == key)
-            }
-        }
+    fn has_counterpart(&self, cid: &str, t: &Timer) -> bool {
+        self.live_timers
+            .iter()
+            .any(|(id, live)| self.corresponds(id, live, cid, t))
     }
 
     /// Fires the timers only the candidate has that fall due before `until`, each at its
@@ -280,7 +280,7 @@ impl Driver<'_> {
                 .state
                 .timers
                 .iter()
-                .filter(|(_, t)| t.at < until && !self.has_counterpart(t))
+                .filter(|(id, t)| t.at < until && !self.has_counterpart(id, t))
                 .min_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
                 .map(|(id, t)| (id.clone(), t.at));
             // Nothing left to fire before `until`: no divergence here.
@@ -376,13 +376,14 @@ impl Driver<'_> {
         for o in &turn.outputs {
             match &o.kind {
                 OutputKind::StartTimer { id, .. } => {
-                    let call = id.strip_prefix("call/").map(str::to_string);
-                    let key = if call.is_some() {
-                        None
+                    let live = if let Some(call) = id.strip_prefix("call/") {
+                        LiveTimer::Call(call.to_string())
+                    } else if id.starts_with("sla/") {
+                        LiveTimer::Named
                     } else {
-                        o.handler.clone()
+                        LiveTimer::Handler(o.handler.clone())
                     };
-                    self.live_timers.insert(id.clone(), LiveTimer { key, call });
+                    self.live_timers.insert(id.clone(), live);
                 }
                 OutputKind::CancelTimer { id } => {
                     self.live_timers.remove(id);

@@ -61,7 +61,8 @@ pub struct Output {
     pub kind: OutputKind,
 }
 
-/// What a live step did. Metrics are left out: they change nothing a customer sees.
+/// What a live step did. Metrics and facts (what card events are derived from) are left
+/// out: they change nothing a customer sees.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "output", rename_all = "snake_case")]
 pub enum OutputKind {
@@ -190,7 +191,7 @@ impl Output {
             EffectKind::Error { message } => OutputKind::Error {
                 message: message.clone(),
             },
-            EffectKind::Metric { .. } => return None,
+            EffectKind::Metric { .. } | EffectKind::Fact(_) => return None,
         };
         Some(Output {
             stage: e.trace.stage.clone(),
@@ -272,6 +273,10 @@ pub fn describe_input(e: &Event) -> String {
             WebhookResult::Ok { body } => format!("webhook answers {call_id}: {body}"),
             WebhookResult::Failed { reason } => format!("webhook {call_id} failed: {reason}"),
         },
+        Event::FormRefused { form, fields } => {
+            format!("> submit {form} (refused: {})", fields.join(", "))
+        }
+        Event::FormScreen { form, screen } => format!("form {form} at screen {screen}"),
         Event::Business(ev) => format!(
             "event {} {}",
             ev.name,

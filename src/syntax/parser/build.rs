@@ -19,7 +19,7 @@ const MAX_EXPR_HEIGHT: u32 = 256;
 #[derive(Debug)]
 pub(super) struct Fail;
 
-type R<T> = Result<T, Fail>;
+pub(super) type R<T> = Result<T, Fail>;
 
 /// Builds AST nodes from pairs of one piece of text that starts at `base` in the file.
 pub(super) struct Builder<'c, 's> {
@@ -30,7 +30,7 @@ pub(super) struct Builder<'c, 's> {
 }
 
 /// The children of a pair, without punctuation.
-fn kids(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+pub(super) fn kids(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     p.into_inner().filter(|k| {
         !matches!(
             k.as_rule(),
@@ -69,14 +69,14 @@ impl<'c, 's> Builder<'c, 's> {
         Builder { cx, base, depth: 0 }
     }
 
-    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+    pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
         Span::new(self.cx.file, self.base + s.start(), self.base + s.end())
     }
 
     /// A pair without the child the grammar promises: a parser bug, reported rather than
     /// panicking so that the rest of the file still gets checked.
-    fn shape(&mut self, span: Span) -> Fail {
+    pub(super) fn shape(&mut self, span: Span) -> Fail {
         self.cx.diags.push(
             Diagnostic::new(
                 codes::SYNTAX,
@@ -89,14 +89,14 @@ impl<'c, 's> Builder<'c, 's> {
         Fail
     }
 
-    fn need<T>(&mut self, v: Option<T>, span: Span) -> R<T> {
+    pub(super) fn need<T>(&mut self, v: Option<T>, span: Span) -> R<T> {
         match v {
             Some(v) => Ok(v),
             None => Err(self.shape(span)),
         }
     }
 
-    fn ident(&self, p: &Pair<'_, Rule>) -> Ident {
+    pub(super) fn ident(&self, p: &Pair<'_, Rule>) -> Ident {
         Ident {
             name: p.as_str().to_string(),
             span: self.span(p),
@@ -127,6 +127,7 @@ impl<'c, 's> Builder<'c, 's> {
             Rule::form_decl => Item::Form(self.form(p)?),
             Rule::event_decl => Item::Event(self.event(p)?),
             Rule::migrate_decl => Item::Migrate(self.migrate(p)?),
+            Rule::sla_decl => Item::Sla(self.sla(p)?),
             Rule::stage_decl => {
                 let mut name = None;
                 let mut handlers = Vec::new();
@@ -851,7 +852,7 @@ impl<'c, 's> Builder<'c, 's> {
     }
 
     /// `else ACTION` is a block of one action; `else { ... }` is the block itself.
-    fn else_clause(&mut self, p: Pair<'_, Rule>) -> R<Block> {
+    pub(super) fn else_clause(&mut self, p: Pair<'_, Rule>) -> R<Block> {
         let span = self.span(&p);
         let inner = kids(p).find(|k| !matches!(k.as_rule(), Rule::kw_else | Rule::kw_optout));
         let inner = self.need(inner, span)?;
@@ -1284,6 +1285,7 @@ impl<'c, 's> Builder<'c, 's> {
                 let e = self.need(e, sspan)?;
                 StepKind::Expect(self.expectation(e)?)
             }
+            Rule::st_agent => StepKind::Agent(self.agent_step(s)?),
             _ => return Err(self.shape(sspan)),
         };
         Ok(TestStep { kind, span })
@@ -1347,6 +1349,8 @@ impl<'c, 's> Builder<'c, 's> {
                 Expectation::Closed(t.map(|t| self.text(t)))
             }
             Rule::ex_sent_nothing => Expectation::SentNothing,
+            Rule::ex_sla => self.expect_sla(e)?,
+            Rule::ex_event => self.expect_event(e)?,
             _ => return Err(self.shape(span)),
         })
     }
@@ -1575,14 +1579,14 @@ impl<'c, 's> Builder<'c, 's> {
     // Literals
     // -----------------------------------------------------------------------------------
 
-    fn first_text(&mut self, p: Pair<'_, Rule>) -> R<Text> {
+    pub(super) fn first_text(&mut self, p: Pair<'_, Rule>) -> R<Text> {
         let span = self.span(&p);
         let s = kids(p).find(|s| s.as_rule() == Rule::string);
         let s = self.need(s, span)?;
         Ok(self.text(s))
     }
 
-    fn first_name(&mut self, p: Pair<'_, Rule>) -> R<Ident> {
+    pub(super) fn first_name(&mut self, p: Pair<'_, Rule>) -> R<Ident> {
         let span = self.span(&p);
         let n = kids(p).find(|n| is_name(n.as_rule()));
         let n = self.need(n, span)?;
@@ -1625,7 +1629,7 @@ impl<'c, 's> Builder<'c, 's> {
         NumLit { value, span }
     }
 
-    fn duration(&mut self, p: &Pair<'_, Rule>) -> DurationLit {
+    pub(super) fn duration(&mut self, p: &Pair<'_, Rule>) -> DurationLit {
         let span = self.span(p);
         let mut total: Option<u64> = Some(0);
         let mut digits: Option<u64> = Some(0);
@@ -1706,7 +1710,7 @@ impl<'c, 's> Builder<'c, 's> {
     }
 
     /// A string literal: escapes resolved, `{expr}` parsed into interpolations.
-    fn text(&mut self, p: Pair<'_, Rule>) -> Text {
+    pub(super) fn text(&mut self, p: Pair<'_, Rule>) -> Text {
         let span = self.span(&p);
         let (raw, off) = match p.into_inner().next() {
             Some(b) => (b.as_str(), self.base + b.as_span().start()),
