@@ -1,8 +1,9 @@
 //! A recorded conversation as a `test` block: an incident becomes a regression test.
 //!
 //! The customer's inputs become test steps at their recorded instants (`clock`, then
-//! `advance` between them, so timers fire as they did); what the script does with them
-//! becomes `expect` steps. Personal data is masked by type ([`super::mask`]): the
+//! `advance` between them, so timers fire as they did), a person's actions `agent` steps,
+//! webhook answers `respond` and business events `event`; what the script does with
+//! them becomes `expect` steps. Personal data is masked by type ([`super::mask`]): the
 //! contact's phone (its country kept) and name, e-mails, phones, dates and free text in
 //! answers, form submissions, webhook answers and event payloads. Words the script
 //! reacts to (keywords, the part a `regex` trigger matched, button and row titles,
@@ -12,7 +13,7 @@
 //! take the route the recording took. When a masked value changes the route, that value
 //! is kept as written (and listed); when even the original value does not keep the route
 //! (the recording depends on something a test cannot set, such as a contact attribute or
-//! an agent), the test stops before that turn and says why. The result is checked by
+//! a caption), the test stops before that turn and says why. The result is checked by
 //! running it as `wafl test` does; it passes against the script it was recorded with.
 
 use super::mask::Masker;
@@ -192,15 +193,9 @@ fn write(
             }
         }
         match &turn.input {
-            // Timers fire during `advance`; statuses change nothing a test checks.
-            Event::Timer { .. } | Event::Status { .. } => continue,
-            Event::Agent(_) => {
-                cut = Some(format!(
-                    "the test stops before turn {}: the conversation went on with an agent, whom a test cannot play",
-                    i + 1
-                ));
-                break;
-            }
+            // Timers fire during `advance`; statuses and the screens of a form change
+            // nothing a test checks.
+            Event::Timer { .. } | Event::Status { .. } | Event::FormScreen { .. } => continue,
             _ => {}
         }
         w.advance_to(second_of(turn.at));
@@ -317,14 +312,11 @@ impl Writer<'_> {
                 let values = self.mask_values(i, values, masked, |p, k| {
                     p.fields.get(k).map(|f| f.kind.clone())
                 });
-                let entries = object(&values);
-                (
-                    format!("submit {form} {entries}"),
-                    InboundMessage::Form {
-                        form: form.clone(),
-                        values,
-                    },
-                )
+                // Through the one check of submissions, as the `submit` step does.
+                self.lines
+                    .push(format!("submit {form} {}", object(&values)));
+                self.sc.submit(form, &values);
+                return Some(self.sc.last_effects().to_vec());
             }
         };
         self.lines.push(line);
@@ -340,6 +332,14 @@ impl Writer<'_> {
 
     fn other_input(&mut self, i: usize, turn: &Turn, masked: bool) -> Option<Vec<Effect>> {
         match &turn.input {
+            Event::Agent(a) => Some(self.agent(a, masked)),
+            Event::FormRefused { form, .. } => {
+                // A refused submission: the customer sent values the form's rules refuse;
+                // a test submits the form with none, which the same rules refuse.
+                self.lines.push(format!("submit {form} {{}}"));
+                self.sc.submit(form, &BTreeMap::new());
+                Some(self.sc.last_effects().to_vec())
+            }
             Event::Business(ev) => {
                 let keys: BTreeMap<String, crate::compile::FieldCheck> = self
                     .p
@@ -407,6 +407,63 @@ impl Writer<'_> {
             }
             _ => None,
         }
+    }
+
+    /// A person's action, as the `agent` steps of a test play it: replies come from the
+    /// card's agent (`agent` when it has none), and their texts are masked like free text.
+    fn agent(&mut self, a: &crate::engine::AgentAction, masked: bool) -> Vec<Effect> {
+        use crate::engine::AgentAction as A;
+        let me = self
+            .sc
+            .state()
+            .card
+            .as_ref()
+            .and_then(|c| c.agent.clone())
+            .unwrap_or_else(|| "agent".into());
+        let mut actions = Vec::new();
+        match a {
+            A::Reply { text, .. } => {
+                let text = if masked {
+                    self.masker.free_text(text)
+                } else {
+                    text.clone()
+                };
+                self.lines.push(format!("agent reply {}", quote(&text)));
+                actions.push(A::Reply { agent: me, text });
+            }
+            A::Resolve { reason } => {
+                self.lines.push(match reason {
+                    Some(r) => format!("agent resolve {}", quote(r)),
+                    None => "agent resolve".into(),
+                });
+                actions.push(a.clone());
+            }
+            A::Release => {
+                self.lines.push("agent release".into());
+                actions.push(A::Release);
+            }
+            A::Reassign { agent, team } => {
+                if let Some(agent) = agent {
+                    self.lines.push(format!("agent assign {}", quote(agent)));
+                    actions.push(A::Reassign {
+                        agent: Some(agent.clone()),
+                        team: None,
+                    });
+                }
+                if let Some(team) = team {
+                    self.lines.push(format!("agent route {team}"));
+                    actions.push(A::Reassign {
+                        agent: None,
+                        team: Some(team.clone()),
+                    });
+                }
+            }
+        }
+        let mut effects = Vec::new();
+        for action in actions {
+            effects.extend(self.sc.event(Event::Agent(action)).iter().cloned());
+        }
+        effects
     }
 
     /// Values masked by the type `check_of` gives each key; kept ones are listed.
