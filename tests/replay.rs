@@ -309,3 +309,23 @@ fn a_value_the_route_depends_on_is_kept_as_written() {
     let results = support::run_tests(&format!("{src}\n{}", test.text));
     assert_eq!(results[0].1, None);
 }
+
+#[test]
+fn a_route_a_test_cannot_take_cuts_the_test_short_and_says_why() {
+    let src = SHOP.replace(
+        "  otherwise { reply buttons \"Hi! What do you need?\"",
+        "  when contact.attr.plan == \"gold\" { reply \"Welcome, gold member.\" }\n  otherwise { reply buttons \"Hi! What do you need?\"",
+    );
+    let p = program(&src);
+    let mut contact = Contact::new("+5511900000011");
+    contact.attrs.insert("plan".into(), "gold".into());
+    let mut r = Recorder::new(&p, contact, t0());
+    r.input(text("hi"), at(0));
+    r.input(text("hello again"), at(60));
+    let test = saved(&src, &r.finish());
+    let cut = test.cut.expect("the test stops short");
+    assert!(cut.contains("before turn 1"), "{cut}");
+    assert!(!test.text.contains("send"), "{}", test.text);
+    let results = support::run_tests(&format!("{src}\n{}", test.text));
+    assert_eq!(results[0].1, None);
+}
