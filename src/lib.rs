@@ -14,6 +14,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod measure;
+pub mod publish;
 pub mod repl;
 pub mod runtime;
 pub mod session;

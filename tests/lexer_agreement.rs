@@ -237,6 +237,32 @@ impl Walk {
                     }
                 }
             }
+            Item::Event(d) => {
+                self.ident(&d.name);
+                for k in &d.keys {
+                    self.ident(&k.name);
+                    self.field_type(&k.ty);
+                }
+            }
+            Item::Migrate(d) => {
+                for r in &d.rules {
+                    if let Some(s) = &r.stage {
+                        self.ident(s);
+                    }
+                    match &r.action {
+                        MigrateAction::Goto(s) => self.ident(s),
+                        MigrateAction::Keep => {}
+                        MigrateAction::Close { reason, template } => {
+                            if let Some(t) = reason {
+                                self.text(t);
+                            }
+                            if let Some(m) = template {
+                                self.message(m);
+                            }
+                        }
+                    }
+                }
+            }
             Item::Stage(d) => {
                 self.ident(&d.name);
                 self.handlers(&d.handlers);
@@ -307,6 +333,12 @@ impl Walk {
                 TriggerKind::Intent(ids) => {
                     for id in ids {
                         self.ident(id);
+                    }
+                }
+                TriggerKind::Event { name, optout } => {
+                    self.ident(name);
+                    if let Some(b) = optout {
+                        self.block(b);
                     }
                 }
                 TriggerKind::Silence(d) | TriggerKind::InStage(d) => self.duration(d),
@@ -528,7 +560,21 @@ impl Walk {
                 self.ident(form);
                 self.entries(values);
             }
+            StepKind::Event { name, values } => {
+                self.ident(name);
+                self.entries(values);
+            }
+            StepKind::Respond { webhook, answer } => {
+                self.ident(webhook);
+                if let Some(values) = answer {
+                    self.entries(values);
+                }
+            }
             StepKind::Advance(d) => self.duration(d),
+            StepKind::Clock { date, time } => {
+                self.date(date);
+                self.clock(time);
+            }
             StepKind::Agent(a) => match a {
                 AgentStep::Reply(t) | AgentStep::Assign(t) => self.text(t),
                 AgentStep::Resolve(r) => {

@@ -11,6 +11,7 @@ pub mod refs;
 pub mod symbols;
 
 mod assign;
+mod events;
 mod graph;
 mod intents;
 mod limits;
@@ -84,6 +85,7 @@ pub fn check_with(file: &ast::File, res: &knowledge::Resources) -> Checked {
     assign::run(&mut cx);
     window::run(&mut cx);
     intents::run(&mut cx);
+    events::run(&mut cx);
     sla::run(&mut cx);
     let mut diagnostics = cx.diags;
     diag::sort(&mut diagnostics);

@@ -12,7 +12,7 @@ use super::types::{is_root, properties};
 use super::walk::{self, Owner};
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::syntax::ast::{
-    Action, ActionKind, AgentStep, Block, Expectation, Expr, ExprKind, FieldKind, File,
+    self, Action, ActionKind, AgentStep, Block, Expectation, Expr, ExprKind, FieldKind, File,
     FlowSettingKind, FormDecl, Handler, Ident, Item, MessageKind, ObjEntry, StepKind, Text,
     TriggerKind,
 };
@@ -64,6 +64,7 @@ fn declare_hint(kind: DeclKind, name: &str) -> String {
         DeclKind::Ai => format!(
             "declare it with `ai {name} \"https://.../v1/chat/completions\" {{ model \"...\"; key env(\"...\") }}`"
         ),
+        DeclKind::Event => format!("declare it with `event {name} {{ key: text }}`"),
         DeclKind::Sla => {
             format!("declare it with `sla {name} for TEAM {{ first reply within 2h }}`")
         }
@@ -194,6 +195,36 @@ impl<'a> Resolver<'a> {
                     self.plain(&key.var, "environment variable names");
                 }
             }
+            Item::Event(e) => {
+                for k in &e.keys {
+                    self.field_kind(&k.ty.kind);
+                }
+            }
+            Item::Migrate(m) => {
+                for r in &m.rules {
+                    match &r.action {
+                        ast::MigrateAction::Goto(stage) => {
+                            self.resolve(DeclKind::Stage, stage);
+                        }
+                        ast::MigrateAction::Close { reason, template } => {
+                            if let Some(t) = reason {
+                                self.text(t);
+                            }
+                            if let Some(ast::Message {
+                                kind: MessageKind::Template { name, args },
+                                ..
+                            }) = template
+                            {
+                                self.resolve(DeclKind::Template, name);
+                                for a in args {
+                                    self.expr(a);
+                                }
+                            }
+                        }
+                        ast::MigrateAction::Keep => {}
+                    }
+                }
+            }
             Item::Sla(sla) => {
                 for team in &sla.teams {
                     self.resolve(DeclKind::Team, team);
@@ -224,6 +255,20 @@ impl<'a> Resolver<'a> {
                     self.submit_keys(form, values);
                 }
                 for v in values {
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Event { name, values } => {
+                if self.resolve(DeclKind::Event, name) {
+                    self.event_keys(name, values);
+                }
+                for v in values {
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Respond { webhook, answer } => {
+                self.resolve(DeclKind::Webhook, webhook);
+                for v in answer.iter().flatten() {
                     self.expr(&v.value);
                 }
             }
@@ -330,6 +375,47 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The keys of `event NAME { ... }` in a test must be keys of that event's payload.
+    fn event_keys(&mut self, event: &Ident, values: &[ObjEntry]) {
+        let Some((index, _)) = self.syms.events.get(&event.name) else {
+            return;
+        };
+        let Some(Item::Event(decl)) = self.file.items.get(*index) else {
+            return;
+        };
+        let keys: Vec<&str> = decl.keys.iter().map(|k| k.name.name.as_str()).collect();
+        for entry in values {
+            if keys.contains(&entry.key.name.as_str()) {
+                continue;
+            }
+            let help = did_you_mean(&entry.key.name, keys.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("send only the keys of `{}`", event.name));
+            self.diags.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_NAME,
+                    format!("event `{}` has no key `{}`", event.name, entry.key.name),
+                    entry.key.span,
+                    "not a key of this event",
+                )
+                .with_secondary(decl.name.span, "event declared here")
+                .with_note(if keys.is_empty() {
+                    format!("`{}` has no payload", event.name)
+                } else {
+                    format!(
+                        "the keys of `{}` are {}",
+                        event.name,
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .with_help(help),
+            );
+        }
+    }
+
     fn form_decl(&self, name: &str) -> Option<&'a FormDecl> {
         let (index, _) = self.syms.forms.get(name)?;
         match self.file.items.get(*index) {
@@ -376,6 +462,12 @@ impl<'a> Resolver<'a> {
             TriggerKind::Intent(ids) => {
                 for id in ids {
                     self.resolve(DeclKind::Intent, id);
+                }
+            }
+            TriggerKind::Event { name, optout } => {
+                self.resolve(DeclKind::Event, name);
+                if let Some(b) = optout {
+                    self.block(b);
                 }
             }
             _ => {}
@@ -622,6 +714,10 @@ impl<'a> Resolver<'a> {
     fn path(&mut self, path: &[Ident]) {
         let Some(first) = path.first() else { return };
         let root = first.name.as_str();
+        // What `event` holds depends on the handler: the events pass checks it.
+        if root == "event" {
+            return;
+        }
         if !is_root(root) {
             if self.resolve(DeclKind::Field, first)
                 && let Some(extra) = path.get(1)
@@ -753,6 +849,7 @@ impl<'a> Resolver<'a> {
             ),
             (DeclKind::Knowledge, "no `answer` quotes from it"),
             (DeclKind::Ai, "no `classify` or `answer ... with` calls it"),
+            (DeclKind::Event, "no `on event` handler takes it"),
         ];
         let mut unused: Vec<(DeclKind, String, Span, &str)> = Vec::new();
         for (kind, note) in kinds {

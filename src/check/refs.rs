@@ -161,6 +161,27 @@ impl Builder {
                     }
                 }
             }
+            Item::Event(e) => self.decl(DeclKind::Event, &e.name),
+            Item::Migrate(m) => {
+                for r in &m.rules {
+                    match &r.action {
+                        ast::MigrateAction::Goto(stage) => {
+                            self.use_(DeclKind::Stage, stage, "migrate goto")
+                        }
+                        ast::MigrateAction::Close {
+                            template: Some(m), ..
+                        } => {
+                            if let MessageKind::Template { name, args } = &m.kind {
+                                self.use_(DeclKind::Template, name, "migrate template");
+                                for a in args {
+                                    self.expr(a);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
             Item::Stage(s) => {
                 self.decl(DeclKind::Stage, &s.name);
                 self.stage = Some(s.name.name.clone());
@@ -196,8 +217,15 @@ impl Builder {
     }
 
     fn handler(&mut self, h: &Handler) {
-        if let TriggerKind::FormSubmitted(form) = &h.trigger.kind {
-            self.use_(DeclKind::Form, form, "on form");
+        match &h.trigger.kind {
+            TriggerKind::FormSubmitted(form) => self.use_(DeclKind::Form, form, "on form"),
+            TriggerKind::Event { name, optout } => {
+                self.use_(DeclKind::Event, name, "on event");
+                if let Some(b) = optout {
+                    self.block(b);
+                }
+            }
+            _ => {}
         }
         if let TriggerKind::Intent(ids) = &h.trigger.kind {
             for id in ids {
@@ -263,7 +291,10 @@ impl Builder {
         walk::each_expr(e, &mut |e| match &e.kind {
             ExprKind::Path(segs) if segs.len() == 1 => {
                 if let Some(first) = segs.first()
-                    && !matches!(first.name.as_str(), "contact" | "card" | "message")
+                    && !matches!(
+                        first.name.as_str(),
+                        "contact" | "card" | "message" | "event"
+                    )
                 {
                     self.use_(DeclKind::Field, first, "expression");
                 }
@@ -279,6 +310,18 @@ impl Builder {
                 self.use_(DeclKind::Form, form, "submit");
                 for v in values {
                     self.use_(DeclKind::Field, &v.key, "submit");
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Event { name, values } => {
+                self.use_(DeclKind::Event, name, "test event");
+                for v in values {
+                    self.expr(&v.value);
+                }
+            }
+            StepKind::Respond { webhook, answer } => {
+                self.use_(DeclKind::Webhook, webhook, "respond");
+                for v in answer.iter().flatten() {
                     self.expr(&v.value);
                 }
             }

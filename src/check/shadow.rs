@@ -12,8 +12,9 @@
 //!   carries the title), and an `on regex` with the same pattern;
 //! - a media kind already taken (`on image` after `on media`), and `on media` once all
 //!   five media kinds are taken;
-//! - a second `on form F submitted` for the same form, a second `on enter`, and a second
-//!   timer with the same trigger (`after 10m silence` twice).
+//! - a second `on form F submitted` for the same form, a second `on event E` for the
+//!   same event, a second `on enter`, and a second timer with the same trigger
+//!   (`after 10m silence` twice).
 
 use super::Cx;
 use super::graph::Graph;
@@ -48,6 +49,7 @@ struct Taken {
     media: HashMap<u8, Span>,
     forms: HashMap<String, Span>,
     intents: HashMap<String, Span>,
+    events: HashMap<String, Span>,
     enter: Option<Span>,
     silence: HashMap<u64, Span>,
     in_stage: HashMap<u64, Span>,
@@ -68,7 +70,10 @@ struct Finding {
 fn is_message_trigger(t: &TriggerKind) -> bool {
     !matches!(
         t,
-        TriggerKind::Enter | TriggerKind::Silence(_) | TriggerKind::InStage(_)
+        TriggerKind::Enter
+            | TriggerKind::Silence(_)
+            | TriggerKind::InStage(_)
+            | TriggerKind::Event { .. }
     )
 }
 
@@ -83,6 +88,7 @@ fn trigger_name(t: &TriggerKind) -> String {
         TriggerKind::Media(m) => format!("`on {}`", m.as_str()),
         TriggerKind::FormSubmitted(f) => format!("`on form {} submitted`", f.name),
         TriggerKind::Intent(_) => "`on intent`".into(),
+        TriggerKind::Event { name, .. } => format!("`on event {}`", name.name),
         TriggerKind::When => "`when`".into(),
         TriggerKind::Silence(d) => format!("`after {} silence`", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("`after {} in stage`", duration(d.seconds)),
@@ -233,6 +239,10 @@ impl Taken {
                     })
                 }
             }
+            TriggerKind::Event { name, .. } => self
+                .events
+                .get(&name.name)
+                .map(|at| whole(*at, "an earlier handler takes this event")),
             TriggerKind::Enter => self
                 .enter
                 .map(|at| whole(at, "the earlier `on enter` runs instead")),
@@ -288,6 +298,9 @@ impl Taken {
                 for i in ids {
                     self.intents.entry(i.name.clone()).or_insert(at);
                 }
+            }
+            TriggerKind::Event { name, .. } => {
+                self.events.entry(name.name.clone()).or_insert(at);
             }
             TriggerKind::Enter => {
                 self.enter.get_or_insert(at);

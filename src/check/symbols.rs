@@ -18,6 +18,7 @@ pub enum DeclKind {
     Intent,
     Knowledge,
     Ai,
+    Event,
     Sla,
 }
 
@@ -34,6 +35,7 @@ impl DeclKind {
             DeclKind::Intent => "intent",
             DeclKind::Knowledge => "knowledge base",
             DeclKind::Ai => "ai endpoint",
+            DeclKind::Event => "event",
             DeclKind::Sla => "sla",
         }
     }
@@ -66,9 +68,12 @@ pub struct Symbols {
     pub intents: Decls,
     pub knowledge: Decls,
     pub ais: Decls,
+    pub events: Decls,
     pub slas: Decls,
     /// Index of the `flow` header item, if any.
     pub flow: Option<usize>,
+    /// Index of the `migrate` block, if any.
+    pub migrate: Option<usize>,
 }
 
 impl Symbols {
@@ -83,6 +88,7 @@ impl Symbols {
             DeclKind::Intent => Some(&self.intents),
             DeclKind::Knowledge => Some(&self.knowledge),
             DeclKind::Ai => Some(&self.ais),
+            DeclKind::Event => Some(&self.events),
             DeclKind::Sla => Some(&self.slas),
             DeclKind::Field => None,
         }
@@ -224,6 +230,26 @@ pub fn collect(file: &ast::File, diags: &mut Vec<Diagnostic>) -> Symbols {
                             form: None,
                         },
                     );
+                }
+            }
+            Item::Event(e) => {
+                insert(&mut s.events, DeclKind::Event, &e.name, i, diags);
+            }
+            Item::Migrate(m) => {
+                if let Some(first) = s.migrate.and_then(|j| file.items.get(j)) {
+                    diags.push(
+                        Diagnostic::new(
+                            codes::DUPLICATE,
+                            "more than one `migrate` block",
+                            m.span,
+                            "second block",
+                        )
+                        .with_secondary(first.span(), "first block here")
+                        .with_note("publishing reads one set of migration rules")
+                        .with_help("merge the rules into the first `migrate` block"),
+                    );
+                } else {
+                    s.migrate = Some(i);
                 }
             }
             Item::Sla(sla) => {

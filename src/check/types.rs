@@ -169,34 +169,93 @@ pub(crate) fn path_ty(path: &[crate::syntax::ast::Ident], syms: &Symbols) -> Ty 
 
 pub(crate) fn run(cx: &mut Cx) {
     let mut t = Typer {
+        file: cx.file,
         syms: cx.syms,
         diags: Vec::new(),
+        event: None,
     };
     for (_, handler) in walk::handlers(cx.file) {
+        t.event = match &handler.trigger.kind {
+            crate::syntax::ast::TriggerKind::Event { name, .. } => t.event_decl(&name.name),
+            _ => None,
+        };
         if let Some(guard) = &handler.guard {
             t.expect_bool(guard, "a `when` condition");
         }
-        walk::each_action(&handler.body, &mut |action| t.action(action));
+        for block in walk::handler_blocks(handler) {
+            walk::each_action(block, &mut |action| t.action(action));
+        }
     }
+    t.event = None;
     for block in walk::sla_blocks(cx.file) {
         walk::each_action(block, &mut |action| t.action(action));
     }
     for item in &cx.file.items {
-        if let Item::Test(test) = item {
-            for step in &test.steps {
-                t.step(&step.kind);
+        match item {
+            Item::Test(test) => {
+                for step in &test.steps {
+                    t.step(&step.kind);
+                }
             }
+            Item::Migrate(m) => {
+                for r in &m.rules {
+                    if let crate::syntax::ast::MigrateAction::Close {
+                        template: Some(msg),
+                        ..
+                    } = &r.action
+                        && let crate::syntax::ast::MessageKind::Template { args, .. } = &msg.kind
+                    {
+                        for a in args {
+                            t.infer(a);
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
     cx.diags.append(&mut t.diags);
 }
 
 struct Typer<'a> {
+    file: &'a crate::syntax::ast::File,
     syms: &'a Symbols,
     diags: Vec<Diagnostic>,
+    /// The event of the `on event` handler being typed, for `event.*`.
+    event: Option<&'a crate::syntax::ast::EventDecl>,
 }
 
-impl Typer<'_> {
+impl<'a> Typer<'a> {
+    fn event_decl(&self, name: &str) -> Option<&'a crate::syntax::ast::EventDecl> {
+        let (index, _) = self.syms.events.get(name)?;
+        match self.file.items.get(*index) {
+            Some(Item::Event(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The type of `event.KEY` in the handler being typed; `Unknown` where the events
+    /// pass reports the path.
+    fn event_path_ty(&self, path: &[crate::syntax::ast::Ident]) -> Ty {
+        let (Some(event), [_, key]) = (self.event, path) else {
+            return Ty::Unknown;
+        };
+        if key.name == "id" {
+            return Ty::Text;
+        }
+        event
+            .keys
+            .iter()
+            .find(|k| k.name.name == key.name)
+            .map_or(Ty::Unknown, |k| {
+                field_ty(
+                    &format!("{}.{}", event.name.name, k.name.name),
+                    &k.ty.kind,
+                    k.name.span,
+                )
+            })
+    }
+
     fn action(&mut self, action: &crate::syntax::ast::Action) {
         match &action.kind {
             ActionKind::If { cond, .. } => {
@@ -228,6 +287,28 @@ impl Typer<'_> {
             }
             StepKind::Expect(Expectation::Posted { body, .. }) => {
                 for entry in body {
+                    self.infer(&entry.value);
+                }
+            }
+            StepKind::Event { name, values } => {
+                let decl = self.event_decl(&name.name);
+                for entry in values {
+                    let have = self.infer(&entry.value);
+                    if let Some(k) =
+                        decl.and_then(|d| d.keys.iter().find(|k| k.name.name == entry.key.name))
+                    {
+                        let want = field_ty(&entry.key.name, &k.ty.kind, k.name.span);
+                        let what = format!("key `{}`", entry.key.name);
+                        let rule = "an event's value has the type its declaration gives the key";
+                        self.expect_value(&want, &entry.value, &have, &what, rule);
+                    }
+                }
+            }
+            StepKind::Respond {
+                answer: Some(values),
+                ..
+            } => {
+                for entry in values {
                     self.infer(&entry.value);
                 }
             }
@@ -348,6 +429,9 @@ impl Typer<'_> {
             ExprKind::Date(_) | ExprKind::Today => Ty::Date,
             ExprKind::Clock(_) => Ty::Clock,
             ExprKind::Now => Ty::Time,
+            ExprKind::Path(path) if path.first().is_some_and(|p| p.name == "event") => {
+                self.event_path_ty(path)
+            }
             ExprKind::Path(path) => path_ty(path, self.syms),
             ExprKind::List(items) => self.list(items),
             ExprKind::Unary { op, expr } => self.unary(*op, expr, e.span),
@@ -732,9 +816,12 @@ mod tests {
     /// The codes reported while typing `expr` as a condition.
     fn codes_of(expr: &Expr) -> Vec<Diagnostic> {
         let syms = syms();
+        let file = crate::syntax::ast::File::default();
         let mut t = Typer {
+            file: &file,
             syms: &syms,
             diags: Vec::new(),
+            event: None,
         };
         t.expect_bool(expr, "a condition");
         t.diags

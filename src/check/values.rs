@@ -433,10 +433,18 @@ impl Values<'_> {
                             }
                             StepKind::Expect(Expectation::Field(e)) => self.expr(e),
                             StepKind::Expect(Expectation::Posted { body, .. })
-                            | StepKind::Submit { values: body, .. } => {
+                            | StepKind::Submit { values: body, .. }
+                            | StepKind::Event { values: body, .. }
+                            | StepKind::Respond {
+                                answer: Some(body), ..
+                            } => {
                                 for entry in body {
                                     self.expr(&entry.value);
                                 }
+                            }
+                            StepKind::Clock { date, time } => {
+                                self.date(date);
+                                self.clock(time, false);
                             }
                             _ => {}
                         }
@@ -461,6 +469,26 @@ impl Values<'_> {
                     }
                     if let Some(t) = &a.timeout {
                         self.duration(t, "a timeout");
+                    }
+                }
+                Item::Event(e) => {
+                    for k in &e.keys {
+                        self.field_kind(&k.ty.kind, k.ty.span);
+                    }
+                }
+                Item::Migrate(m) => {
+                    for r in &m.rules {
+                        if let crate::syntax::ast::MigrateAction::Close {
+                            template: Some(msg),
+                            ..
+                        } = &r.action
+                            && let MessageKind::Template { name, args } = &msg.kind
+                        {
+                            self.template_arity(name, args, msg.span);
+                            for a in args {
+                                self.expr(a);
+                            }
+                        }
                     }
                 }
                 Item::Sla(sla) => {
@@ -489,7 +517,9 @@ impl Values<'_> {
             if let Some(g) = &handler.guard {
                 self.expr(g);
             }
-            walk::each_action(&handler.body, &mut |action| self.action(action));
+            for block in walk::handler_blocks(handler) {
+                walk::each_action(block, &mut |action| self.action(action));
+            }
         }
         for block in walk::sla_blocks(file) {
             walk::each_action(block, &mut |action| self.action(action));
@@ -501,13 +531,7 @@ impl Values<'_> {
         match &action.kind {
             ActionKind::Reply(m) => {
                 if let MessageKind::Template { name, args } = &m.kind {
-                    let got = args.len();
-                    let label = match got {
-                        0 => "no arguments here".to_string(),
-                        1 => "1 argument here".to_string(),
-                        n => format!("{n} arguments here"),
-                    };
-                    self.arity(name, got, m.span, &label);
+                    self.template_arity(name, args, m.span);
                 }
             }
             ActionKind::Ask { tries: Some(n), .. } => self.count(n, "tries"),
@@ -523,6 +547,17 @@ impl Values<'_> {
         for e in walk::exprs_of_action(action) {
             self.expr(e);
         }
+    }
+
+    /// E0305 for `template NAME(args)`, labelled with the count of arguments.
+    fn template_arity(&mut self, name: &crate::syntax::ast::Ident, args: &[Expr], at: Span) {
+        let got = args.len();
+        let label = match got {
+            0 => "no arguments here".to_string(),
+            1 => "1 argument here".to_string(),
+            n => format!("{n} arguments here"),
+        };
+        self.arity(name, got, at, &label);
     }
 
     /// E0302 and E0304 inside an expression.

@@ -27,6 +27,15 @@ pub fn handlers(file: &ast::File) -> impl Iterator<Item = (Owner<'_>, &Handler)>
         })
 }
 
+/// The blocks of a handler: its body, then the `optout` block of an event handler.
+pub fn handler_blocks(h: &Handler) -> impl Iterator<Item = &Block> {
+    let optout = match &h.trigger.kind {
+        ast::TriggerKind::Event { optout, .. } => optout.as_ref(),
+        _ => None,
+    };
+    std::iter::once(&h.body).chain(optout)
+}
+
 /// The stages of the file in source order.
 pub fn stages(file: &ast::File) -> impl Iterator<Item = &ast::StageDecl> {
     file.items.iter().filter_map(|i| match i {

@@ -153,6 +153,62 @@ fn report_send(at: Span, word: &str, label: String, timer: &(Span, String)) -> D
     .with_help("send an approved template instead: `send template NAME(...)`")
 }
 
+/// A free-form send that runs while the window is closed: where, `reply` or `ask`, and,
+/// when it sits in an `on enter` handler, the `goto` that leads there and its target.
+pub(crate) struct ClosedSend {
+    pub at: Span,
+    pub word: &'static str,
+    pub via: Option<(Span, String)>,
+}
+
+/// The free-form sends of a block run while the window is closed, then those of the `on
+/// enter` handlers its `goto`s reach before any `ask`, and so on. `entered` marks the
+/// stages whose `on enter` sends were already reported, so each is reported once.
+pub(crate) fn closed_sends(g: &Graph, body: &Block, entered: &mut [bool]) -> Vec<ClosedSend> {
+    let mut found = Found::default();
+    scan(body, &mut found);
+    let mut out: Vec<ClosedSend> = found
+        .sends
+        .into_iter()
+        .map(|(at, word)| ClosedSend {
+            at,
+            word,
+            via: None,
+        })
+        .collect();
+    let mut queue = found.gotos;
+    while let Some((goto_span, target)) = queue.pop() {
+        let Some(t) = g.stage(&target) else { continue };
+        match entered.get_mut(t) {
+            Some(seen) if !*seen => *seen = true,
+            _ => continue,
+        }
+        let Some(stage) = g.stages.get(t) else {
+            continue;
+        };
+        let mut found = Found::default();
+        // Entering runs the first `on enter` whose guard holds: any of them up to the
+        // first without a guard.
+        for eh in stage
+            .handlers
+            .iter()
+            .filter(|eh| eh.trigger.kind == TriggerKind::Enter)
+        {
+            scan(&eh.body, &mut found);
+            if eh.guard.is_none() {
+                break;
+            }
+        }
+        out.extend(found.sends.into_iter().map(|(at, word)| ClosedSend {
+            at,
+            word,
+            via: Some((goto_span, target.clone())),
+        }));
+        queue.extend(found.gotos);
+    }
+    out
+}
+
 pub(crate) fn run(cx: &mut Cx) {
     let g = Graph::build(cx.file, cx.syms);
     let timers = g
@@ -165,43 +221,18 @@ pub(crate) fn run(cx: &mut Cx) {
     let mut entered = vec![false; g.stages.len()];
     let mut out = Vec::new();
     for (h, timer) in timers {
-        let mut found = Found::default();
-        scan(&h.body, &mut found);
-        for (at, word) in found.sends {
-            out.push(report_send(
-                at,
-                word,
-                format!("this `{word}` runs when the customer's window is closed"),
-                &timer,
-            ));
-        }
-        let mut queue = found.gotos;
-        while let Some((goto_span, target)) = queue.pop() {
-            let Some(t) = g.stage(&target) else { continue };
-            if entered.get(t).copied().unwrap_or(true) {
-                continue;
-            }
-            entered[t] = true;
-            let Some(stage) = g.stages.get(t) else {
-                continue;
-            };
-            let mut found = Found::default();
-            // Entering runs the first `on enter` whose guard holds: any of them up to the
-            // first without a guard.
-            for eh in stage
-                .handlers
-                .iter()
-                .filter(|eh| eh.trigger.kind == TriggerKind::Enter)
-            {
-                scan(&eh.body, &mut found);
-                if eh.guard.is_none() {
-                    break;
-                }
-            }
-            for (at, word) in found.sends {
-                out.push(
+        for send in closed_sends(&g, &h.body, &mut entered) {
+            let word = send.word;
+            match send.via {
+                None => out.push(report_send(
+                    send.at,
+                    word,
+                    format!("this `{word}` runs when the customer's window is closed"),
+                    &timer,
+                )),
+                Some((goto_span, target)) => out.push(
                     report_send(
-                        at,
+                        send.at,
                         word,
                         format!(
                             "this `{word}` runs on entering `{target}` while the window is closed"
@@ -212,9 +243,8 @@ pub(crate) fn run(cx: &mut Cx) {
                         goto_span,
                         format!("`goto {target}` runs after the window closed"),
                     ),
-                );
+                ),
             }
-            queue.extend(found.gotos);
         }
     }
     for d in out {

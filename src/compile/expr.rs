@@ -26,6 +26,10 @@ pub enum Path {
     CardOpenedAt,
     MessageText,
     MessageType,
+    /// `event.id`: the id the business system gave the event being handled.
+    EventId,
+    /// `event.order`: a key of the payload of the event being handled.
+    EventKey(String),
     Field(String),
     /// A path the checker would reject; it reads as unset.
     Unknown,
@@ -223,6 +227,8 @@ pub fn path(ids: &[ast::Ident]) -> Path {
         ["card", "opened_at"] => Path::CardOpenedAt,
         ["message", "text"] => Path::MessageText,
         ["message", "type"] => Path::MessageType,
+        ["event", "id"] => Path::EventId,
+        ["event", key] => Path::EventKey((*key).to_string()),
         [field] => Path::Field((*field).to_string()),
         _ => Path::Unknown,
     }

@@ -62,6 +62,7 @@ pub(super) fn trigger_signature(p: &Program, h: &Handler) -> String {
         Trigger::Media(m) => format!("media {}", m.as_str()),
         Trigger::FormSubmitted(f) => format!("form {f} submitted"),
         Trigger::Intent(names) => format!("intent {}", names.join(",")),
+        Trigger::Event(e) => format!("event {e}"),
         Trigger::When => "when".to_string(),
         Trigger::Silence(s) => format!("after {s}s silence"),
         Trigger::InStage(s) => format!("after {s}s in stage"),
@@ -370,6 +371,11 @@ fn path_text(path: &Path, out: &mut String) {
         Path::CardOpenedAt => "card.opened_at",
         Path::MessageText => "message.text",
         Path::MessageType => "message.type",
+        Path::EventId => "event.id",
+        Path::EventKey(k) => {
+            let _ = write!(out, "event.{k}");
+            return;
+        }
         Path::Field(f) => {
             let _ = write!(out, "field {f}");
             return;

@@ -31,6 +31,7 @@ impl Lowerer<'_> {
             TriggerKind::Intent(ids) => {
                 Trigger::Intent(ids.iter().map(|i| i.name.clone()).collect())
             }
+            TriggerKind::Event { name, .. } => Trigger::Event(name.name.clone()),
             TriggerKind::When => Trigger::When,
             TriggerKind::Silence(d) => Trigger::Silence(secs(d.seconds).max(1)),
             TriggerKind::InStage(d) => Trigger::InStage(secs(d.seconds).max(1)),
@@ -39,6 +40,18 @@ impl Lowerer<'_> {
         let entry = self.code.len();
         self.block(&h.body);
         self.code.push(Instr::End);
+        // The `optout` block follows the handler's own code, inside its fingerprint.
+        let optout = match &h.trigger.kind {
+            TriggerKind::Event {
+                optout: Some(b), ..
+            } => {
+                let start = self.code.len();
+                self.block(b);
+                self.code.push(Instr::End);
+                Some(start)
+            }
+            _ => None,
+        };
         Handler {
             trigger,
             guard: h.guard.as_ref().map(|g| self.lower.expr(g)),
@@ -52,6 +65,7 @@ impl Lowerer<'_> {
                 sla: None,
             },
             fingerprint: String::new(),
+            optout,
         }
     }
 
@@ -72,6 +86,7 @@ impl Lowerer<'_> {
                 sla: None,
             },
             fingerprint: String::new(),
+            optout: None,
         }
     }
 

@@ -78,6 +78,10 @@ pub struct Program {
     pub templates: BTreeMap<String, Template>,
     pub webhooks: BTreeMap<String, Webhook>,
     pub forms: BTreeMap<String, Form>,
+    /// The events business systems may send, with their payload checks.
+    pub events: BTreeMap<String, EventSpec>,
+    /// The `migrate` rules, in source order.
+    pub migrate: Vec<MigrateRule>,
     pub hours: Vec<Hours>,
     pub hours_ids: BTreeMap<String, usize>,
     /// Folded opt-out and opt-in words; a message equal to one (after folding) counts.
@@ -115,6 +119,8 @@ pub struct HandlerIndex {
     pub message: Vec<usize>,
     /// `after ...` handlers, in order.
     pub timers: Vec<usize>,
+    /// `on event ...` handlers, in order.
+    pub events: Vec<usize>,
 }
 
 impl HandlerIndex {
@@ -124,6 +130,7 @@ impl HandlerIndex {
             match h.trigger {
                 Trigger::Keyword(_) | Trigger::Enter => {}
                 Trigger::Silence(_) | Trigger::InStage(_) => ix.timers.push(i),
+                Trigger::Event(_) => ix.events.push(i),
                 _ => ix.message.push(i),
             }
         }
@@ -144,6 +151,9 @@ pub struct Handler {
     pub key: HandlerKey,
     /// A hash of the handler's own compiled code; it changes exactly when that code does.
     pub fingerprint: String,
+    /// The `optout` block of an event handler: where the code for a contact who opted out
+    /// starts, in [`Program::code`].
+    pub optout: Option<usize>,
 }
 
 /// A trigger with its words folded and its regex compiled.
@@ -162,6 +172,8 @@ pub enum Trigger {
     FormSubmitted(String),
     /// The intents, as written; matching goes through the classifier's verdict.
     Intent(Vec<String>),
+    /// `on event NAME`
+    Event(String),
     When,
     Silence(i64),
     InStage(i64),
@@ -341,6 +353,46 @@ pub struct Form {
     pub screen_data: Vec<serde_json::Value>,
 }
 
+/// A declared event: what its payload must hold.
+#[derive(Clone, Debug)]
+pub struct EventSpec {
+    pub name: String,
+    /// The payload keys in declaration order.
+    pub keys: Vec<EventKeySpec>,
+}
+
+/// One key of an event's payload, checked like a field's answer.
+#[derive(Clone, Debug)]
+pub struct EventKeySpec {
+    pub name: String,
+    pub check: FieldCheck,
+    pub optional: bool,
+}
+
+/// A `migrate` rule: which open cards it covers and what it does with them.
+#[derive(Clone, Debug)]
+pub struct MigrateRule {
+    /// The old stage it is for; `None` for `otherwise`.
+    pub stage: Option<String>,
+    pub action: MigrateAction,
+    /// Where the rule is written, for reports.
+    pub span: Span,
+}
+
+/// What a `migrate` rule does with a card.
+#[derive(Clone, Debug)]
+pub enum MigrateAction {
+    /// Move the card to this stage of the new revision.
+    Goto(String),
+    /// Let the card finish on its old revision.
+    Keep,
+    /// Close the card, sending the template first when there is one.
+    Close {
+        reason: Option<Interp>,
+        template: Option<(String, Vec<Expr>)>,
+    },
+}
+
 /// Where a form's screens get live data, and how long to wait for it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormDataSource {
@@ -435,6 +487,8 @@ pub fn compile_with(file: &ast::File, syms: &Symbols, res: &Resources) -> Progra
         templates: BTreeMap::new(),
         webhooks: BTreeMap::new(),
         forms: BTreeMap::new(),
+        events: BTreeMap::new(),
+        migrate: Vec::new(),
         hours: Vec::new(),
         hours_ids: BTreeMap::new(),
         optout: DEFAULT_OPTOUT
@@ -623,6 +677,48 @@ pub fn compile_with(file: &ast::File, syms: &Symbols, res: &Resources) -> Progra
                         timeout_ms: d.timeout.map(|t| t.seconds.saturating_mul(1000)),
                     }),
                 });
+            }
+            Item::Event(e) => {
+                p.events
+                    .entry(e.name.name.clone())
+                    .or_insert_with(|| EventSpec {
+                        name: e.name.name.clone(),
+                        keys: e
+                            .keys
+                            .iter()
+                            .map(|k| EventKeySpec {
+                                name: k.name.name.clone(),
+                                check: field_check(&k.ty.kind),
+                                optional: k.optional,
+                            })
+                            .collect(),
+                    });
+            }
+            Item::Migrate(m) if p.migrate.is_empty() => {
+                p.migrate = m
+                    .rules
+                    .iter()
+                    .map(|r| MigrateRule {
+                        stage: r.stage.as_ref().map(|s| s.name.clone()),
+                        span: r.span,
+                        action: match &r.action {
+                            ast::MigrateAction::Goto(s) => MigrateAction::Goto(s.name.clone()),
+                            ast::MigrateAction::Keep => MigrateAction::Keep,
+                            ast::MigrateAction::Close { reason, template } => {
+                                MigrateAction::Close {
+                                    reason: reason.as_ref().map(|t| lower.text(t)),
+                                    template: template.as_ref().and_then(|m| match &m.kind {
+                                        ast::MessageKind::Template { name, args } => Some((
+                                            name.name.clone(),
+                                            args.iter().map(|a| lower.expr(a)).collect(),
+                                        )),
+                                        _ => None,
+                                    }),
+                                }
+                            }
+                        },
+                    })
+                    .collect();
             }
             _ => {}
         }

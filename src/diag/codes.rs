@@ -140,6 +140,15 @@ pub const AI_CHOICE_UNHANDLED: Code = Code("E1005");
 pub const CONFUSABLE_INTENTS: Code = Code("W1006");
 /// An `on intent` handler whose examples an earlier keyword or regex handler all takes.
 pub const INTENT_CAUGHT_FIRST: Code = Code("W1007");
+// --- events (E09xx) -------------------------------------------------------------------
+/// An `on event` handler that can open a card and does not say what happens for a contact
+/// who opted out.
+pub const EVENT_OPTOUT: Code = Code("E0901");
+/// A free-form message in an `on event` handler that can open a card: the customer has
+/// not written, so only templates get through.
+pub const EVENT_FREE_FORM: Code = Code("E0902");
+/// `event.KEY` read after the handler waited (`ask`, `call`): the event is gone by then.
+pub const EVENT_AFTER_WAIT: Code = Code("E0903");
 
 // --- tests (T07xx) --------------------------------------------------------------------
 /// An `expect` step of a `test` block that did not hold (reported by `wafl test`).
@@ -200,6 +209,15 @@ pub const ALL: &[(Code, &str)] = &[
     (AI_CHOICE_UNHANDLED, "ai step choice not handled"),
     (CONFUSABLE_INTENTS, "confusable intents"),
     (INTENT_CAUGHT_FIRST, "intent always caught first"),
+    (
+        EVENT_OPTOUT,
+        "event handler says nothing about opted-out contacts",
+    ),
+    (
+        EVENT_FREE_FORM,
+        "free-form message in an event handler that can open a card",
+    ),
+    (EVENT_AFTER_WAIT, "event read after the handler waited"),
     (EXPECTATION_FAILED, "test expectation failed"),
     (SLA_CLOCK_NEVER_RUNS, "service-level clock never runs"),
     (SLA_NOBODY_REPLIES, "nobody can give the first reply"),

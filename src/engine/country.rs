@@ -70,13 +70,19 @@ const CODES: &[(&str, &str)] = &[
 
 /// The country of an international number (`+55 11 98888-7777` -> `BR`), if known.
 pub fn country_of(phone: &str) -> Option<&'static str> {
+    code_of(phone).map(|(_, iso)| iso)
+}
+
+/// The calling code of an international number (`+55 11 98888-7777` -> `55`), if known.
+pub fn calling_code(phone: &str) -> Option<&'static str> {
+    code_of(phone).map(|(code, _)| code)
+}
+
+fn code_of(phone: &str) -> Option<(&'static str, &'static str)> {
     let digits: String = phone.chars().filter(char::is_ascii_digit).take(3).collect();
     (1..=digits.len()).rev().find_map(|n| {
         let prefix = digits.get(..n)?;
-        CODES
-            .iter()
-            .find(|(c, _)| *c == prefix)
-            .map(|(_, iso)| *iso)
+        CODES.iter().find(|(c, _)| *c == prefix).copied()
     })
 }
 

@@ -228,6 +228,16 @@ impl Run<'_> {
                 .msg
                 .as_ref()
                 .map_or(Value::Null, |m| Value::Str(m.type_name().into())),
+            Path::EventId => self
+                .event
+                .as_ref()
+                .map_or(Value::Null, |e| Value::Str(e.id.clone())),
+            Path::EventKey(k) => self
+                .event
+                .as_ref()
+                .and_then(|e| e.payload.get(k))
+                .cloned()
+                .unwrap_or(Value::Null),
             Path::Field(name) => card
                 .and_then(|c| c.fields.get(name))
                 .cloned()

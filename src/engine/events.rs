@@ -60,6 +60,8 @@ pub enum Origin {
     Webhook { webhook: String },
     /// A delivery status from WhatsApp.
     Channel,
+    /// An event from a business system, by name and the id its sender gave it.
+    Business { event: String, id: String },
 }
 
 /// Which timer came due.
@@ -607,6 +609,10 @@ fn origin_of(program: &Program, before: &State, event: &Event) -> Origin {
             webhook: waiting_ai(program, before),
         },
         Event::Status { .. } => Origin::Channel,
+        Event::Business(b) => Origin::Business {
+            event: b.name.clone(),
+            id: b.id.clone(),
+        },
     }
 }
 

@@ -230,7 +230,7 @@ impl Run<'_> {
                 Instr::Jump(target) => pc = *target,
                 Instr::End => return Next::Done,
             }
-            if self.s.card.is_none() {
+            if self.s.card.is_none() && !self.cardless {
                 return Next::Closed;
             }
         }

@@ -10,6 +10,7 @@
 //! against the step budget, and running out records an error and hands the
 //! conversation to a human.
 
+mod business;
 mod card;
 mod country;
 mod dispatch;
@@ -19,12 +20,15 @@ mod exec;
 pub mod forms;
 pub mod hours;
 mod intents;
+mod migrate;
 mod run;
 mod sla;
 mod state;
 pub mod validate;
 
-pub use country::country_of;
+pub use business::{BusinessEvent, EventError, check_event};
+pub use country::{calling_code, country_of};
+pub use migrate::migrate_card;
 pub use state::*;
 
 use crate::compile::Program;

@@ -30,6 +30,11 @@ pub(super) struct Run<'p> {
     pub(super) window_template_sent: bool,
     /// The classifier's verdict on the message, once asked for.
     pub(super) verdict: Option<crate::compile::intents::Verdict>,
+    /// The business event being handled, for `event.*`.
+    pub(super) event: Option<super::BusinessEvent>,
+    /// Code runs without a card on purpose (an `optout` block): it goes on after each
+    /// instruction instead of stopping as it does once a card closes.
+    pub(super) cardless: bool,
 }
 
 /// How a piece of code ended.
@@ -56,6 +61,8 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         in_silence_handler: false,
         window_template_sent: false,
         verdict: None,
+        event: None,
+        cardless: false,
     };
     match ev {
         Event::Inbound(inb) => r.inbound(inb, false),
@@ -64,6 +71,7 @@ pub(super) fn step(p: &Program, s: State, ev: &Event, now: Timestamp) -> super::
         Event::Agent(a) => r.agent(a),
         Event::WebhookResult { call_id, result } => r.webhook_result(call_id, result),
         Event::AiResult { request_id, result } => r.ai_result(request_id, result),
+        Event::Business(e) => r.business(e),
         Event::FormRefused { form, fields } => r.form_refused(form, fields),
         Event::FormScreen { form, screen } => {
             if r.s.card.is_some() {
@@ -560,6 +568,8 @@ pub(super) fn evaluate(p: &Program, s: &State, e: &crate::compile::Expr, now: Ti
         in_silence_handler: false,
         window_template_sent: false,
         verdict: None,
+        event: None,
+        cardless: false,
     };
     r.eval(e)
 }

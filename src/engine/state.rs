@@ -317,6 +317,9 @@ pub enum Event {
         request_id: String,
         result: AiResult,
     },
+    /// An event from a business system, its payload checked by
+    /// [`check_event`](super::check_event).
+    Business(super::BusinessEvent),
     /// A form submission refused by [`super::forms::check`]: these inputs broke their
     /// field rules. The customer is told why; no handler runs.
     FormRefused { form: String, fields: Vec<String> },
@@ -664,7 +667,7 @@ pub enum Fact {
 }
 
 /// A message to send, fully built.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutMessage {
     Text {

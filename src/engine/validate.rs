@@ -80,6 +80,41 @@ pub fn validate(check: &FieldCheck, answer: &str, today: Date) -> Option<Value> 
     }
 }
 
+/// Whether a stored value still is a value of a field's type: the same kind of value,
+/// and for a choice one of its options. Constraints such as a pattern or a range are the
+/// business of the answer that set the value, not of values kept from before a change.
+pub fn fits(check: &FieldCheck, value: &Value) -> bool {
+    match (check, value) {
+        (_, Value::Null) => true,
+        (FieldCheck::Text { .. } | FieldCheck::Email | FieldCheck::Phone, Value::Str(_)) => true,
+        (FieldCheck::Number { .. }, Value::Num(_)) => true,
+        (FieldCheck::Date { .. }, Value::Date(_)) => true,
+        (FieldCheck::YesNo, Value::Bool(_)) => true,
+        (FieldCheck::Choice(options), Value::Str(s)) => options.iter().any(|o| o == s),
+        _ => false,
+    }
+}
+
+/// How a type is named in messages: "text", "a number", "one of \"a\", \"b\"".
+pub fn type_name(check: &FieldCheck) -> String {
+    match check {
+        FieldCheck::Text { .. } => "text".into(),
+        FieldCheck::Email => "an e-mail address".into(),
+        FieldCheck::Phone => "a phone number".into(),
+        FieldCheck::Number { .. } => "a number".into(),
+        FieldCheck::Date { .. } => "a date".into(),
+        FieldCheck::YesNo => "yes or no".into(),
+        FieldCheck::Choice(options) => format!(
+            "one of {}",
+            options
+                .iter()
+                .map(|o| format!("{o:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// `12`, `12.5`, `12,5`, `-3`.
 fn parse_number(s: &str) -> Option<f64> {
     let s = s.replace(',', ".");

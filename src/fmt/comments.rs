@@ -159,6 +159,29 @@ impl Collector<'_> {
                     self.text(&k.var);
                 }
             }
+            Item::Event(e) => {
+                for k in &e.keys {
+                    self.ty(&k.ty);
+                }
+            }
+            Item::Migrate(m) => {
+                for r in &m.rules {
+                    if let ast::MigrateAction::Close { reason, template } = &r.action {
+                        if let Some(t) = reason {
+                            self.text(t);
+                        }
+                        if let Some(ast::Message {
+                            kind: ast::MessageKind::Template { args, .. },
+                            ..
+                        }) = template
+                        {
+                            for a in args {
+                                self.expr(a);
+                            }
+                        }
+                    }
+                }
+            }
             Item::Stage(s) => self.handlers(&s.handlers),
             Item::Anywhere(a) => self.handlers(&a.handlers),
             Item::Test(t) => {
@@ -188,6 +211,12 @@ impl Collector<'_> {
                 self.expr(g);
             }
             self.block(&h.body);
+            if let TriggerKind::Event {
+                optout: Some(b), ..
+            } = &h.trigger.kind
+            {
+                self.block(b);
+            }
         }
     }
 
@@ -228,7 +257,12 @@ impl Collector<'_> {
                 | ast::AgentStep::Assign(t)
                 | ast::AgentStep::Resolve(Some(t)),
             ) => self.text(t),
-            StepKind::Submit { values, .. } => {
+            StepKind::Submit { values, .. }
+            | StepKind::Event { values, .. }
+            | StepKind::Respond {
+                answer: Some(values),
+                ..
+            } => {
                 for v in values {
                     self.expr(&v.value);
                 }

@@ -627,6 +627,33 @@ impl Printer<'_> {
                     self.simple_block(0, a.span, header, body);
                 }
             }
+            Item::Event(e) => {
+                let body = e
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        let (kw, parts) = self.field_type(&k.ty);
+                        let mut text = format!("{}: {kw}", k.name.name);
+                        for p in parts {
+                            text.push(' ');
+                            text.push_str(&p);
+                        }
+                        if k.optional {
+                            text.push_str(" optional");
+                        }
+                        stmt(k.span, text)
+                    })
+                    .collect();
+                self.simple_block(0, e.span, format!("event {}", e.name.name), body);
+            }
+            Item::Migrate(m) => {
+                let body = m
+                    .rules
+                    .iter()
+                    .map(|r| stmt(r.span, self.migrate_rule(r)))
+                    .collect();
+                self.simple_block(0, m.span, "migrate".into(), body);
+            }
             Item::Stage(s) => self.handler_block(
                 s.span,
                 s.name.span.end as usize,
@@ -669,6 +696,37 @@ impl Printer<'_> {
             prev = Some(*s);
         }
         groups
+    }
+
+    fn migrate_rule(&self, r: &ast::MigrateRule) -> String {
+        let from = match &r.stage {
+            Some(s) => format!("stage {}", s.name),
+            None => "otherwise".into(),
+        };
+        let action = match &r.action {
+            ast::MigrateAction::Goto(s) => format!("goto {}", s.name),
+            ast::MigrateAction::Keep => "keep".into(),
+            ast::MigrateAction::Close { reason, template } => {
+                let mut text = "close".to_string();
+                if let Some(r) = reason {
+                    text.push(' ');
+                    text.push_str(&self.text(r));
+                }
+                if let Some(ast::Message {
+                    kind: MessageKind::Template { name, args },
+                    ..
+                }) = template
+                {
+                    text.push_str(&format!(" template {}", name.name));
+                    if !args.is_empty() {
+                        let args: Vec<String> = args.iter().map(|e| self.expr(e)).collect();
+                        text.push_str(&format!("({})", args.join(", ")));
+                    }
+                }
+                text
+            }
+        };
+        format!("{from} {action}")
     }
 
     fn flow_setting(&self, s: &FlowSettingKind) -> String {
@@ -823,18 +881,29 @@ impl Printer<'_> {
             header.push_str(&format!(" when {}", self.expr(g)));
         }
         let start = h.span.start as usize;
-        if self.flat_ok(h.body.span)
-            || (h.body.actions.is_empty() && !self.has_comment(h.body.span))
+        let optout = match &h.trigger.kind {
+            TriggerKind::Event { optout, .. } => optout.as_ref(),
+            _ => None,
+        };
+        // The `optout` clause follows the handler's span.
+        let whole = optout.map_or(h.span, |b| h.span.to(b.span));
+        let flat_optout = match optout {
+            Some(b) if self.flat_ok(whole) => self.flat_fallback(b).map(|t| format!(" optout {t}")),
+            Some(_) => None,
+            None => Some(String::new()),
+        };
+        if let Some(tail) = &flat_optout
+            && (self.flat_ok(h.body.span)
+                || (h.body.actions.is_empty() && !self.has_comment(h.body.span)))
+            && let Some(body) = self.flat_block(&h.body)
         {
-            if let Some(body) = self.flat_block(&h.body) {
-                self.emit(
-                    indent,
-                    start,
-                    h.span.end as usize,
-                    format!("{header} {body}"),
-                );
-                return;
-            }
+            self.emit(
+                indent,
+                start,
+                whole.end as usize,
+                format!("{header} {body}{tail}"),
+            );
+            return;
         }
         self.open(
             indent,
@@ -843,7 +912,22 @@ impl Printer<'_> {
             format!("{header} {{"),
         );
         self.actions(indent + 1, &h.body);
-        self.close(indent, h.body.span.end as usize);
+        let end = h.body.span.end as usize;
+        let Some(b) = optout else {
+            self.close(indent, end);
+            return;
+        };
+        if !self.starts_with_brace(b.span)
+            && let [only] = b.actions.as_slice()
+            && let Some(text) = self.flat_action(only)
+        {
+            self.close_with(indent, end, format!("}} optout {text}"));
+            self.last_end = self.last_end.max(b.span.end as usize);
+            return;
+        }
+        self.close_with(indent, end, "} optout {".into());
+        self.actions(indent + 1, b);
+        self.close(indent, b.span.end as usize);
     }
 
     fn trigger(&self, h: &Handler) -> String {
@@ -860,6 +944,7 @@ impl Printer<'_> {
                 let names: Vec<&str> = ids.iter().map(|i| i.name.as_str()).collect();
                 format!("on intent {}", names.join(", "))
             }
+            TriggerKind::Event { name, .. } => format!("on event {}", name.name),
             TriggerKind::When => match &h.guard {
                 Some(g) => format!("when {}", self.expr(g)),
                 None => "when".into(),
@@ -1197,7 +1282,17 @@ impl Printer<'_> {
             StepKind::Submit { form, values } => {
                 format!("submit {} {}", form.name, self.obj(values))
             }
+            StepKind::Event { name, values } => {
+                format!("event {} {}", name.name, self.obj(values))
+            }
+            StepKind::Respond { webhook, answer } => match answer {
+                Some(body) => format!("respond {} {}", webhook.name, self.obj(body)),
+                None => format!("respond {} failed", webhook.name),
+            },
             StepKind::Advance(d) => format!("advance {}", self.dur(d)),
+            StepKind::Clock { date, time } => {
+                format!("clock {} {}", self.date(date), self.clock(time))
+            }
             StepKind::Expect(e) => format!("expect {}", self.expectation(e)),
             StepKind::Agent(a) => self.agent_step(a),
         }

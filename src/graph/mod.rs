@@ -225,6 +225,7 @@ pub fn trigger_label(handler: &Handler, src: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        TriggerKind::Event { name, .. } => format!("event {}", name.name),
         TriggerKind::When => String::from("when"),
         TriggerKind::Silence(d) => format!("after {} silence", duration(d.seconds)),
         TriggerKind::InStage(d) => format!("after {} in stage", duration(d.seconds)),

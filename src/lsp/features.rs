@@ -94,6 +94,7 @@ fn item_of<'a>(file: &'a ast::File, kind: DeclKind, name: &str) -> Option<&'a It
         (DeclKind::Hours, Item::Hours(d)) => d.name.name == name,
         (DeclKind::Sla, Item::Sla(d)) => d.name.name == name,
         (DeclKind::Field, Item::Field(d)) => d.name.name == name,
+        (DeclKind::Event, Item::Event(d)) => d.name.name == name,
         _ => false,
     })
 }
@@ -522,6 +523,8 @@ pub(super) fn completion(
             Some(names(DeclKind::Webhook, CompletionItemKind::FUNCTION))
         }
         (_, "form" | "submit") => Some(names(DeclKind::Form, CompletionItemKind::FUNCTION)),
+        (_, "event") => Some(names(DeclKind::Event, CompletionItemKind::EVENT)),
+        (_, "respond") => Some(names(DeclKind::Webhook, CompletionItemKind::FUNCTION)),
         (_, "inside" | "outside") => Some(names(DeclKind::Hours, CompletionItemKind::CLASS)),
         (Some("team"), _) | (_, "hours") if ctx == Context::Team => {
             Some(names(DeclKind::Hours, CompletionItemKind::CLASS))
@@ -747,6 +750,48 @@ pub(super) fn symbols(
                 a.name.span,
                 Vec::new(),
             ),
+            Item::Event(e) => {
+                let keys = e
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        symbol(
+                            &view,
+                            k.name.name.clone(),
+                            Some("payload key".into()),
+                            SymbolKind::FIELD,
+                            k.span,
+                            k.name.span,
+                            Vec::new(),
+                        )
+                    })
+                    .collect();
+                symbol(
+                    &view,
+                    e.name.name.clone(),
+                    Some("event".into()),
+                    SymbolKind::EVENT,
+                    e.span,
+                    e.name.span,
+                    keys,
+                )
+            }
+            Item::Migrate(m) => {
+                // The selection is the `migrate` keyword itself.
+                let head = crate::syntax::span::Span {
+                    end: m.span.end.min(m.span.start + 7),
+                    ..m.span
+                };
+                symbol(
+                    &view,
+                    "migrate".into(),
+                    None,
+                    SymbolKind::NAMESPACE,
+                    m.span,
+                    head,
+                    Vec::new(),
+                )
+            }
             Item::Stage(s) => {
                 let handlers = handler_symbols(&view, text, &s.handlers);
                 symbol(

@@ -153,6 +153,7 @@ fn name_class(kind: crate::check::DeclKind) -> Class {
         | DeclKind::Hours
         | DeclKind::Intent
         | DeclKind::Knowledge
+        | DeclKind::Event
         | DeclKind::Sla => Class::Type,
     }
 }

@@ -44,6 +44,11 @@ pub const COMMANDS: &[CommandInfo] = &[
         help: "submit a form with field values (`:submit booking day: 2026-12-01, period: Morning`)",
     },
     CommandInfo {
+        name: "event",
+        args: "EVENT KEY: VALUE, ...",
+        help: "a business system sends an event to the contact (`:event order_shipped order: AB123456, eta: 2026-12-03`)",
+    },
+    CommandInfo {
         name: "answer",
         args: "JSON | fail REASON",
         help: "answer the webhook `call` the conversation waits for (`:answer {\"status\": \"shipped\"}`)",
@@ -130,6 +135,11 @@ pub enum Command {
     Send(String),
     Submit {
         form: String,
+        values: Vec<(String, String)>,
+    },
+    /// `:event NAME key: value, ...`
+    Event {
+        name: String,
         values: Vec<(String, String)>,
     },
     Answer(Result<serde_json::Value, String>),
@@ -231,6 +241,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
             Command::Submit {
                 form: form.into(),
+                values: parse_values(fields)?,
+            }
+        }
+        "event" => {
+            let (name, fields) = split_word(rest);
+            if name.is_empty() {
+                return Err("`:event` needs an event name".into());
+            }
+            Command::Event {
+                name: name.into(),
                 values: parse_values(fields)?,
             }
         }

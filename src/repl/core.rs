@@ -34,6 +34,8 @@ pub struct Vocabulary {
     pub rows: Vec<String>,
     /// Form names and their input names.
     pub forms: BTreeMap<String, Vec<String>>,
+    /// Event names and their payload keys.
+    pub events: BTreeMap<String, Vec<String>>,
 }
 
 /// Paths every expression may read, from the vocabulary (`contact.attr.` is completed up
@@ -118,6 +120,8 @@ pub struct ReplCore {
     /// The last text the current contact sent, for the intents part of `:why`.
     last_text: Option<String>,
     finished: bool,
+    /// Events sent from the prompt so far, for their ids.
+    events_sent: u64,
     /// Numbers the sources of typed input: `<prompt 3>`.
     inputs: usize,
 }
@@ -145,6 +149,7 @@ impl ReplCore {
             last: Vec::new(),
             last_text: None,
             finished: false,
+            events_sent: 0,
             inputs: 0,
         };
         let report = core.load();
@@ -302,11 +307,19 @@ impl ReplCore {
             .iter()
             .map(|(k, f)| (k.clone(), f.inputs.clone()))
             .collect();
+        let events = self
+            .script
+            .program
+            .events
+            .iter()
+            .map(|(k, e)| (k.clone(), e.keys.iter().map(|k| k.name.clone()).collect()))
+            .collect();
         Vocabulary {
             names,
             buttons,
             rows,
             forms,
+            events,
         }
     }
 
@@ -343,6 +356,7 @@ impl ReplCore {
                 ),
             },
             Command::Submit { form, values } => self.submit(&form, &values),
+            Command::Event { name, values } => self.business_event(&name, &values),
             Command::Answer(result) => self.answer(result),
             Command::Contact(c) => self.contact(c),
             Command::Advance(d) => match parse_duration(&d) {
@@ -556,6 +570,32 @@ impl ReplCore {
                 out
             }
             Err(engine::forms::Refused::UnknownForm) => format!("error: unknown form `{form}`\n"),
+        }
+    }
+
+    /// A business system's event for the current contact, its payload checked as the
+    /// daemon's `POST /events` checks it.
+    fn business_event(&mut self, name: &str, values: &[(String, String)]) -> String {
+        self.events_sent += 1;
+        let payload = serde_json::Value::Object(
+            values
+                .iter()
+                .map(|(k, v)| (k.clone(), literal_value(v).to_json()))
+                .collect(),
+        );
+        let id = format!("repl-{}", self.events_sent);
+        let today = self.program().timezone.to_datetime(self.now()).date();
+        match engine::check_event(self.program(), name, &id, &payload, today) {
+            Ok(ev) => {
+                let phone = self.current.clone();
+                let out = self.deliver(&phone, &Event::Business(ev));
+                if out.is_empty() {
+                    "   (nothing happened)\n".into()
+                } else {
+                    out
+                }
+            }
+            Err(e) => format!("error: event refused: {e}\n"),
         }
     }
 

@@ -21,8 +21,10 @@ pub fn key(item: &Item) -> (&'static str, String) {
         Item::Intent(d) => ("intent", d.name.name.clone()),
         Item::Knowledge(d) => ("knowledge", d.name.name.clone()),
         Item::Ai(d) => ("ai", d.name.name.clone()),
+        Item::Event(d) => ("event", d.name.name.clone()),
         Item::Stage(d) => ("stage", d.name.name.clone()),
         Item::Anywhere(_) => ("anywhere", String::new()),
+        Item::Migrate(_) => ("migrate", String::new()),
         Item::Test(d) => ("test", d.name.value.clone()),
         Item::Sla(d) => ("sla", d.name.name.clone()),
     }
@@ -33,6 +35,7 @@ pub fn describe(item: &Item) -> String {
     match key(item) {
         ("flow", _) => "the flow header".into(),
         ("anywhere", _) => "the `anywhere` block".into(),
+        ("migrate", _) => "the `migrate` block".into(),
         ("test", name) => format!("test {name:?}"),
         (kind, name) => format!("{kind} `{name}`"),
     }

@@ -149,6 +149,24 @@ pub fn complete(vocab: &Vocabulary, line: &str, pos: usize) -> (usize, Vec<Pair>
                     (None, _) => (pos, Vec::new()),
                 }
             }
+            "event" => {
+                let mut words = args.split_whitespace();
+                match (words.next(), args.ends_with(char::is_whitespace)) {
+                    (None, _) | (Some(_), false) if word_start == arg_start => {
+                        filter(arg_start, &mut vocab.events.keys().map(String::as_str))
+                    }
+                    (Some(event), _) => filter(
+                        word_start,
+                        &mut vocab
+                            .events
+                            .get(event)
+                            .into_iter()
+                            .flatten()
+                            .map(String::as_str),
+                    ),
+                    (None, _) => (pos, Vec::new()),
+                }
+            }
             "eval" => filter(word_start, &mut vocab.expression_words()),
             _ => (pos, Vec::new()),
         };
@@ -350,8 +368,11 @@ mod tests {
             buttons: vec!["Billing".into(), "Technical".into()],
             names: vec!["triage".into(), "service".into()],
             forms: [("booking".into(), vec!["day".into(), "period".into()])].into(),
+            events: [("shipped".into(), vec!["order".into(), "eta".into()])].into(),
             ..Vocabulary::default()
         };
+        assert_eq!(words(&v, ":event sh"), ["shipped"]);
+        assert_eq!(words(&v, ":event shipped e"), ["eta"]);
         assert_eq!(words(&v, ":ad"), ["advance"]);
         assert_eq!(words(&v, ":tap B"), ["Billing"]);
         assert_eq!(words(&v, ":submit bo"), ["booking"]);

@@ -657,6 +657,7 @@ pub fn describe_cause(c: &Cause) -> String {
         },
         Origin::Webhook { webhook } => format!("answer of {webhook}"),
         Origin::Channel => "whatsapp".into(),
+        Origin::Business { event, id } => format!("event {event} ({id})"),
     };
     match &c.rule {
         Some(r) if !matches!(&c.origin, Origin::Timer(TimerCause::After { rule }) if rule == r) => {

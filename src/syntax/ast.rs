@@ -28,8 +28,10 @@ pub enum Item {
     Intent(IntentDecl),
     Knowledge(KnowledgeDecl),
     Ai(AiDecl),
+    Event(EventDecl),
     Stage(StageDecl),
     Anywhere(AnywhereDecl),
+    Migrate(MigrateDecl),
     Test(TestDecl),
     Sla(SlaDecl),
 }
@@ -47,8 +49,10 @@ impl Item {
             Item::Intent(d) => d.span,
             Item::Knowledge(d) => d.span,
             Item::Ai(d) => d.span,
+            Item::Event(d) => d.span,
             Item::Stage(d) => d.span,
             Item::Anywhere(d) => d.span,
+            Item::Migrate(d) => d.span,
             Item::Test(d) => d.span,
             Item::Sla(d) => d.span,
         }
@@ -369,6 +373,55 @@ pub struct AiDecl {
     pub span: Span,
 }
 
+/// `event order_shipped { order: text; eta: date optional }`: something a business system
+/// sends to a contact, with a typed payload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDecl {
+    pub name: Ident,
+    pub keys: Vec<EventKey>,
+    pub span: Span,
+}
+
+/// `eta: date future optional`: one key of an event's payload, typed like a field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventKey {
+    pub name: Ident,
+    pub ty: FieldType,
+    /// An optional key may be left out of the payload; then it reads as unset.
+    pub optional: bool,
+    pub span: Span,
+}
+
+/// `migrate { rules }`: what publishing does with open cards the new revision cannot take
+/// over as they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrateDecl {
+    pub rules: Vec<MigrateRule>,
+    pub span: Span,
+}
+
+/// `stage triage goto intake`, `stage legacy keep`, `otherwise close "moved" template t`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrateRule {
+    /// The old stage the rule is for; `None` for `otherwise`.
+    pub stage: Option<Ident>,
+    pub action: MigrateAction,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MigrateAction {
+    /// `goto STAGE`: the card moves to a stage of the new revision.
+    Goto(Ident),
+    /// `keep`: the card finishes on the revision it started on.
+    Keep,
+    /// `close ["reason"] [template NAME(args)]`: the card is closed, the template sent.
+    Close {
+        reason: Option<Text>,
+        template: Option<Message>,
+    },
+}
+
 /// `sla billing_desk for billing { first reply within 2h inside office else { ... } }`:
 /// service-level targets of the cards of some teams (of every card without `for`).
 #[derive(Clone, Debug, PartialEq)]
@@ -465,6 +518,9 @@ pub enum TriggerKind {
     FormSubmitted(Ident),
     /// `on intent refund, cancel`: a text message the classifier puts in one of them.
     Intent(Vec<Ident>),
+    /// `on event order_shipped { ... } [optout { ... }]`: a business system's event. The
+    /// `optout` block runs instead of the handler's when the contact opted out.
+    Event { name: Ident, optout: Option<Block> },
     /// `when <cond>`: any inbound message while the condition (in `guard`) holds.
     When,
     /// `after 10m silence`: no message either way for that long.
@@ -817,8 +873,17 @@ pub enum StepKind {
     Choose(Text),
     /// `submit booking { day: 2026-12-01, period: "Morning" }`
     Submit { form: Ident, values: Vec<ObjEntry> },
+    /// `event order_shipped { order: "AB123456" }`
+    Event { name: Ident, values: Vec<ObjEntry> },
+    /// `respond orders { status: "shipped" }`, or `respond orders failed` (`answer: None`).
+    Respond {
+        webhook: Ident,
+        answer: Option<Vec<ObjEntry>>,
+    },
     /// `advance 25h`
     Advance(DurationLit),
+    /// `clock 2026-03-07 22:00`
+    Clock { date: DateLit, time: ClockLit },
     /// `expect ...`
     Expect(Expectation),
     /// `agent reply "..."` and friends: a person acts on the card.

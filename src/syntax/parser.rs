@@ -448,6 +448,7 @@ fn keywords_of(r: Rule) -> Vec<&'static str> {
         Rule::tr_button => vec!["button"],
         Rule::tr_choice => vec!["choice"],
         Rule::tr_form => vec!["form"],
+        Rule::tr_event => vec!["event"],
         Rule::field_type | Rule::input_type => {
             vec![
                 "text", "number", "email", "phone", "date", "choice", "yesno",
@@ -496,8 +497,10 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::intent_decl
         | Rule::knowledge_decl
         | Rule::ai_decl
+        | Rule::event_decl
         | Rule::stage_decl
         | Rule::anywhere_decl
+        | Rule::migrate_decl
         | Rule::test_decl
         | Rule::sla_decl => broad(DECLS),
         Rule::head_entry => broad("`stage`, `anywhere` or `test`"),
@@ -533,7 +536,10 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         | Rule::st_tap
         | Rule::st_choose
         | Rule::st_submit
+        | Rule::st_event
+        | Rule::st_respond
         | Rule::st_advance
+        | Rule::st_clock
         | Rule::st_expect
         | Rule::st_agent => broad(STEPS),
         Rule::ex_stage
@@ -614,6 +620,15 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         Rule::webhook_name => s("a webhook name"),
         Rule::form_name => s("a form name"),
         Rule::hours_name => s("the name of an `hours` declaration"),
+        Rule::event_name => s("an event name"),
+        Rule::event_key => broad("a payload key such as `order: text`"),
+        Rule::migrate_rule => {
+            broad("a rule such as `stage old goto new`, `stage old keep` or `otherwise close`")
+        }
+        Rule::mig_goto | Rule::mig_keep | Rule::mig_close => {
+            broad("`goto STAGE`, `keep` or `close`")
+        }
+        Rule::optout_clause => s("`optout`"),
         Rule::key_name => s("a key"),
         Rule::param_name => s("a parameter name"),
         Rule::intent_name => s("an intent name"),
@@ -680,6 +695,7 @@ fn describe(r: Rule, ctx: Context) -> Option<(u8, String)> {
         Rule::tr_button => s("`button`"),
         Rule::tr_choice => s("`choice`"),
         Rule::tr_form => s("`form`"),
+        Rule::tr_event => s("`event`"),
         Rule::message
         | Rule::msg_buttons
         | Rule::msg_list

@@ -114,6 +114,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "classify",
         "`classify with helper [\"instructions\"] [into a, b] [else ACTION]`: an external model picks one of the intents and its `on intent` handler runs; a timeout or an answer outside the choices runs `else`.",
     ),
+    kw(
+        "clock",
+        "`clock 2026-03-07 22:00`: sets the test clock to that moment, in the flow's time zone.",
+    ),
     kw("close", "`close [\"reason\"]`: closes the card."),
     kw(
         "closed",
@@ -147,7 +151,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw(
         "event",
-        "`expect event KIND [\"name\"]`: the latest step recorded a card event of that kind (`asked`, `routed`, `closed`...), about that name.",
+        "`event NAME { key: type; ... }`: something a business system sends with a typed payload. `on event NAME` handles it: it advances the open card, or opens one. In a test: `event NAME { key: value }` sends one; `expect event KIND [\"name\"]`: the latest step recorded a card event of that kind (`asked`, `routed`, `closed`...), about that name.",
     ),
     kw(
         "every",
@@ -160,6 +164,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "expect",
         "`expect stage|routed|assigned|reply|template|field|posted|tagged|handoff|closed|sent nothing|intent|sla|event`: a check in a test.",
+    ),
+    kw(
+        "failed",
+        "`respond WEBHOOK failed`: in a test, the waiting `call` fails.",
     ),
     kw("false", "The yes/no value *no*."),
     kw(
@@ -237,6 +245,10 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw("is", "`FIELD is set` / `FIELD is not set`."),
     kw(
+        "keep",
+        "In `migrate`: `stage NAME keep` lets the open cards of that stage finish on their old revision.",
+    ),
+    kw(
         "key",
         "`key env(\"OPENAI_API_KEY\")`: the environment variable holding an AI endpoint's key.",
     ),
@@ -281,6 +293,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "`expect sla NAME met`: every target of the service level that applies was met in time.",
     ),
     kw(
+        "migrate",
+        "`migrate { stage OLD goto NEW; stage OLD keep; otherwise close \"reason\" template T }`: what publishing does with open cards the new revision cannot take over.",
+    ),
+    kw(
         "model",
         "`model \"gpt-4o-mini\"`: the model an AI endpoint is asked for.",
     ),
@@ -313,7 +329,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     kw(
         "optout",
-        "`optout \"STOP\", \"SAIR\"`: words that stop all automated messages to the contact.",
+        "`optout \"STOP\", \"SAIR\"`: words that stop all automated messages to the contact. After an `on event` handler: `optout { ... }` says what happens instead for a contact who opted out.",
     ),
     kw("or", "`A or B`: at least one of the conditions holds."),
     kw(
@@ -364,6 +380,10 @@ pub const KEYWORDS: &[Keyword] = &[
     kw(
         "resolve",
         "`agent resolve [\"reason\"]`: in a test, a person closes the card.",
+    ),
+    kw(
+        "respond",
+        "`respond WEBHOOK { key: value }` / `respond WEBHOOK failed`: in a test, answers the `call` the conversation waits for.",
     ),
     kw(
         "retry",
@@ -511,8 +531,10 @@ pub const DECLARATIONS: &[&str] = &[
     "intent",
     "knowledge",
     "ai",
+    "event",
     "stage",
     "anywhere",
+    "migrate",
     "test",
     "sla",
 ];
@@ -528,7 +550,8 @@ pub const ACTION_STARTS: &[&str] = &[
 
 /// Words that open a test step.
 pub const STEP_STARTS: &[&str] = &[
-    "contact", "send", "tap", "choose", "submit", "advance", "expect", "agent",
+    "contact", "send", "tap", "choose", "submit", "event", "respond", "advance", "clock", "expect",
+    "agent",
 ];
 
 /// Words reserved inside expressions: they cannot start a path.
@@ -607,6 +630,10 @@ pub const ROOTS: &[(&str, &str)] = &[
     (
         "message",
         "The message being handled: `message.text`, `message.type`.",
+    ),
+    (
+        "event",
+        "In an `on event NAME` handler, the event being handled: `event.id` and the keys of its payload, `event.order`.",
     ),
 ];
 
@@ -769,6 +796,13 @@ pub const PROPERTIES: &[Property] = &[
         PropKind::Text,
         None,
         "The type of the message: `text`, `image`, `button`...",
+    ),
+    prop(
+        "event",
+        "id",
+        PropKind::Text,
+        None,
+        "The id the business system gave the event (events are taken once per id).",
     ),
 ];
 

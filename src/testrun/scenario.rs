@@ -39,6 +39,12 @@ pub struct Scenario<'p> {
     transcript: Vec<String>,
     /// The latest text the contact sent, for `expect intent`.
     last_text: Option<String>,
+    /// The webhook of every `call` made so far, by call id, for `respond`.
+    calls: BTreeMap<String, String>,
+    /// Events sent so far; the next test event's id is `test-` and this plus one.
+    events_sent: u64,
+    /// Whether any event was delivered yet: until then `clock` may go back.
+    started: bool,
 }
 
 impl<'p> Scenario<'p> {
@@ -53,6 +59,9 @@ impl<'p> Scenario<'p> {
             last_events: Vec::new(),
             transcript: Vec::new(),
             last_text: None,
+            calls: BTreeMap::new(),
+            events_sent: 0,
+            started: false,
         }
     }
 
@@ -106,6 +115,7 @@ impl<'p> Scenario<'p> {
 
     /// Delivers one event now and records what it did.
     pub fn event(&mut self, ev: Event) -> &[Effect] {
+        self.started = true;
         self.last.clear();
         self.last_events.clear();
         let contact = self.contact.clone();
@@ -119,9 +129,95 @@ impl<'p> Scenario<'p> {
             if let Some(line) = describe(e) {
                 self.transcript.push(line);
             }
+            if let EffectKind::Call {
+                call_id, webhook, ..
+            } = &e.kind
+            {
+                self.calls.insert(call_id.clone(), webhook.clone());
+            }
         }
         self.last.extend(effects);
         self.last_events.extend(events);
+    }
+
+    /// The flow's local date now, for checks relative to `today`.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.program.timezone.to_datetime(self.now()).date()
+    }
+
+    /// Sends a business event with a payload of JSON values, checked as the daemon
+    /// checks it; a refused event is an `Err` with the reason.
+    pub fn business_event(
+        &mut self,
+        name: &str,
+        payload: &serde_json::Value,
+    ) -> Result<&[Effect], engine::EventError> {
+        self.events_sent += 1;
+        let id = format!("test-{}", self.events_sent);
+        let ev = engine::check_event(self.program, name, &id, payload, self.today())?;
+        self.transcript.push(format!("> event {name} {payload}"));
+        Ok(self.event(Event::Business(ev)))
+    }
+
+    /// Answers the `call` the conversation waits for: with a JSON body, or as failed.
+    /// `Err` says why there is nothing to answer.
+    pub fn respond(
+        &mut self,
+        webhook: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(), String> {
+        let waiting = self.state().card.as_ref().and_then(|c| match &c.suspended {
+            Some(engine::Suspension::Call { call_id, .. }) => Some(call_id.clone()),
+            _ => None,
+        });
+        let Some(call_id) = waiting else {
+            return Err("no webhook call is waiting for an answer".into());
+        };
+        let called = self.calls.get(&call_id).cloned().unwrap_or_default();
+        if called != webhook {
+            return Err(format!(
+                "the conversation waits for `{called}`, not `{webhook}`"
+            ));
+        }
+        let result = match body {
+            Some(body) => {
+                self.transcript.push(format!("> respond {webhook} {body}"));
+                engine::WebhookResult::Ok { body }
+            }
+            None => {
+                self.transcript.push(format!("> respond {webhook} failed"));
+                engine::WebhookResult::Failed {
+                    reason: "failed in the test".into(),
+                }
+            }
+        };
+        self.event(Event::WebhookResult { call_id, result });
+        Ok(())
+    }
+
+    /// Sets the clock to a moment: forward, firing due timers like `advance`, or anywhere
+    /// before the conversation started.
+    pub fn set_clock(&mut self, at: Timestamp) -> Result<(), String> {
+        let now = self.now();
+        if at >= now {
+            let secs = at.duration_since(now).as_secs();
+            self.advance(secs);
+            self.sim.set_now(at);
+            Ok(())
+        } else if !self.started {
+            self.sim.set_now(at);
+            self.last.clear();
+            self.last_events.clear();
+            Ok(())
+        } else {
+            Err(format!(
+                "the clock is at {} already and cannot go back",
+                self.program
+                    .timezone
+                    .to_datetime(now)
+                    .strftime("%Y-%m-%d %H:%M")
+            ))
+        }
     }
 
     /// Moves the clock forward, firing due timers in order, each at its instant.
@@ -210,6 +306,59 @@ impl<'p> Scenario<'p> {
                 self.transcript.push(format!("> submit {}", form.name));
                 self.submit(&form.name, &map);
             }
+            StepKind::Event { name, values } => {
+                let payload = self.json_object(values);
+                if let Err(e) = self.business_event(&name.name, &payload) {
+                    return Err(Problem {
+                        expected: format!("expected event `{}` to be accepted", name.name),
+                        got: Some(format!("refused: {e}")),
+                    });
+                }
+            }
+            StepKind::Respond { webhook, answer } => {
+                let body = answer.as_ref().map(|a| self.json_object(a));
+                if let Err(why) = self.respond(&webhook.name, body) {
+                    return Err(Problem {
+                        expected: format!(
+                            "expected a `call` to `{}` waiting for its answer",
+                            webhook.name
+                        ),
+                        got: Some(why),
+                    });
+                }
+            }
+            StepKind::Clock { date, time } => {
+                let at = match crate::compile::expr::date_value(date) {
+                    Value::Date(d) => jiff::civil::DateTime::new(
+                        d.year(),
+                        d.month(),
+                        d.day(),
+                        i8::try_from(time.hour).unwrap_or(-1),
+                        i8::try_from(time.minute).unwrap_or(-1),
+                        0,
+                        0,
+                    )
+                    .ok()
+                    .and_then(|dt| self.program.timezone.to_timestamp(dt).ok()),
+                    _ => None,
+                };
+                let Some(at) = at else {
+                    return Err(Problem {
+                        expected: "expected a moment that exists in the flow's time zone".into(),
+                        got: None,
+                    });
+                };
+                self.transcript.push(format!(
+                    "> clock {:04}-{:02}-{:02} {:02}:{:02}",
+                    date.year, date.month, date.day, time.hour, time.minute
+                ));
+                if let Err(why) = self.set_clock(at) {
+                    return Err(Problem {
+                        expected: "expected the clock to move forward".into(),
+                        got: Some(why),
+                    });
+                }
+            }
             StepKind::Advance(d) => {
                 let secs = i64::try_from(d.seconds).unwrap_or(i64::MAX);
                 self.transcript.push(format!(
@@ -222,6 +371,16 @@ impl<'p> Scenario<'p> {
             StepKind::Agent(a) => self.agent(a),
         }
         Ok(())
+    }
+
+    /// `{ key: value, ... }` as a JSON object, each value evaluated.
+    fn json_object(&self, entries: &[ast::ObjEntry]) -> serde_json::Value {
+        serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.name.clone(), self.value_of(&e.value).to_json()))
+                .collect(),
+        )
     }
 
     /// A person acts on the card, as the card's agent (or `agent` when it has none).

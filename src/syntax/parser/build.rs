@@ -132,18 +132,24 @@ impl<'c, 's> Builder<'c, 's> {
                 Item::Knowledge(KnowledgeDecl { name, path, span })
             }
             Rule::ai_decl => Item::Ai(self.ai(p)?),
+            Rule::event_decl => Item::Event(self.event(p)?),
+            Rule::migrate_decl => Item::Migrate(self.migrate(p)?),
             Rule::sla_decl => Item::Sla(self.sla(p)?),
             Rule::stage_decl => {
                 let mut name = None;
                 let mut handlers = Vec::new();
+                let mut last_ok = false;
                 for k in kids(p) {
                     match k.as_rule() {
                         Rule::stage_name => name = Some(self.ident(&k)),
-                        Rule::handler => {
-                            if let Ok(h) = self.handler(k) {
+                        Rule::handler => match self.handler(k) {
+                            Ok(h) => {
                                 handlers.push(h);
+                                last_ok = true;
                             }
-                        }
+                            Err(_) => last_ok = false,
+                        },
+                        Rule::optout_clause if last_ok => self.attach_optout(&mut handlers, k),
                         _ => {}
                     }
                 }
@@ -156,11 +162,18 @@ impl<'c, 's> Builder<'c, 's> {
             }
             Rule::anywhere_decl => {
                 let mut handlers = Vec::new();
+                let mut last_ok = false;
                 for k in kids(p) {
-                    if k.as_rule() == Rule::handler {
-                        if let Ok(h) = self.handler(k) {
-                            handlers.push(h);
-                        }
+                    match k.as_rule() {
+                        Rule::handler => match self.handler(k) {
+                            Ok(h) => {
+                                handlers.push(h);
+                                last_ok = true;
+                            }
+                            Err(_) => last_ok = false,
+                        },
+                        Rule::optout_clause if last_ok => self.attach_optout(&mut handlers, k),
+                        _ => {}
                     }
                 }
                 Item::Anywhere(AnywhereDecl { handlers, span })
@@ -636,6 +649,84 @@ impl<'c, 's> Builder<'c, 's> {
         })
     }
 
+    fn event(&mut self, p: Pair<'_, Rule>) -> R<EventDecl> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut keys = Vec::new();
+        for k in kids(p) {
+            match k.as_rule() {
+                Rule::event_name => name = Some(self.ident(&k)),
+                Rule::event_key => {
+                    let kspan = self.span(&k);
+                    let mut key = None;
+                    let mut ty = None;
+                    let mut optional = false;
+                    for e in kids(k) {
+                        match e.as_rule() {
+                            Rule::key_name => key = Some(self.ident(&e)),
+                            Rule::field_type => ty = Some(self.field_type(e)?.0),
+                            Rule::kw_optional => optional = true,
+                            _ => {}
+                        }
+                    }
+                    let name = self.need(key, kspan)?;
+                    let ty = self.need(ty, kspan)?;
+                    keys.push(EventKey {
+                        name,
+                        ty,
+                        optional,
+                        span: kspan,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let name = self.need(name, span)?;
+        Ok(EventDecl { name, keys, span })
+    }
+
+    fn migrate(&mut self, p: Pair<'_, Rule>) -> R<MigrateDecl> {
+        let span = self.span(&p);
+        let mut rules = Vec::new();
+        for r in kids(p) {
+            if r.as_rule() != Rule::migrate_rule {
+                continue;
+            }
+            let rspan = self.span(&r);
+            let mut stage = None;
+            let mut action = None;
+            for k in kids(r) {
+                let kspan = self.span(&k);
+                match k.as_rule() {
+                    Rule::stage_name => stage = Some(self.ident(&k)),
+                    Rule::mig_goto => action = Some(MigrateAction::Goto(self.first_name(k)?)),
+                    Rule::mig_keep => action = Some(MigrateAction::Keep),
+                    Rule::mig_close => {
+                        let mut reason = None;
+                        let mut template = None;
+                        for c in kids(k) {
+                            match c.as_rule() {
+                                Rule::string => reason = Some(self.text(c)),
+                                Rule::msg_template => template = Some(self.message(c)?),
+                                _ => {}
+                            }
+                        }
+                        action = Some(MigrateAction::Close { reason, template });
+                    }
+                    Rule::kw_stage | Rule::kw_otherwise => {}
+                    _ => return Err(self.shape(kspan)),
+                }
+            }
+            let action = self.need(action, rspan)?;
+            rules.push(MigrateRule {
+                stage,
+                action,
+                span: rspan,
+            });
+        }
+        Ok(MigrateDecl { rules, span })
+    }
+
     fn form_input(&mut self, p: Pair<'_, Rule>) -> R<FormInput> {
         let span = self.span(&p);
         let mut name = None;
@@ -685,9 +776,45 @@ impl<'c, 's> Builder<'c, 's> {
     /// Builds the handler of a `handler_entry` or the step of a `step_entry`.
     pub(super) fn handler_entry(&mut self, entry: Pair<'_, Rule>) -> R<Handler> {
         let span = self.span(&entry);
-        let h = kids(entry).find(|h| h.as_rule() == Rule::handler);
-        let h = self.need(h, span)?;
-        self.handler(h)
+        let mut handlers = Vec::new();
+        for k in kids(entry) {
+            match k.as_rule() {
+                Rule::handler => handlers.push(self.handler(k)?),
+                Rule::optout_clause => self.attach_optout(&mut handlers, k),
+                _ => {}
+            }
+        }
+        let h = handlers.pop();
+        self.need(h, span)
+    }
+
+    /// Gives the `optout` clause that follows a handler to it, when it handles an event;
+    /// after any other handler the clause is reported and dropped.
+    fn attach_optout(&mut self, handlers: &mut [Handler], p: Pair<'_, Rule>) {
+        let at = self.span(&p);
+        let Some(h) = handlers.last_mut() else {
+            return;
+        };
+        let saved = self.depth;
+        let block = self.optout_clause(p);
+        self.depth = saved;
+        let Ok(block) = block else { return };
+        match &mut h.trigger.kind {
+            TriggerKind::Event { optout, .. } => *optout = Some(block),
+            _ => self.cx.diags.push(
+                Diagnostic::new(
+                    codes::MISPLACED,
+                    "`optout` only follows an `on event` handler",
+                    at,
+                    "not allowed here",
+                )
+                .with_secondary(h.trigger.span, "this trigger is not an event")
+                .with_note(
+                    "a customer's own message already tells the engine that the contact opted out; only events from business systems need a rule for them",
+                )
+                .with_help("remove the `optout` clause"),
+            ),
+        }
     }
 
     pub(super) fn step_entry(&mut self, entry: Pair<'_, Rule>) -> R<TestStep> {
@@ -745,6 +872,10 @@ impl<'c, 's> Builder<'c, 's> {
                                 .map(|n| self.ident(&n))
                                 .collect(),
                         ),
+                        Rule::tr_event => TriggerKind::Event {
+                            name: self.first_name(what)?,
+                            optout: None,
+                        },
                         Rule::media_kind => {
                             let m = media(what.as_str());
                             TriggerKind::Media(self.need(m, kspan)?)
@@ -813,10 +944,15 @@ impl<'c, 's> Builder<'c, 's> {
         Ok(Block { actions, span })
     }
 
+    /// `optout ACTION` is a block of one action, like `else`.
+    fn optout_clause(&mut self, p: Pair<'_, Rule>) -> R<Block> {
+        self.else_clause(p)
+    }
+
     /// `else ACTION` is a block of one action; `else { ... }` is the block itself.
     pub(super) fn else_clause(&mut self, p: Pair<'_, Rule>) -> R<Block> {
         let span = self.span(&p);
-        let inner = kids(p).find(|k| k.as_rule() != Rule::kw_else);
+        let inner = kids(p).find(|k| !matches!(k.as_rule(), Rule::kw_else | Rule::kw_optout));
         let inner = self.need(inner, span)?;
         if inner.as_rule() == Rule::block {
             return self.block(inner);
@@ -1243,10 +1379,46 @@ impl<'c, 's> Builder<'c, 's> {
                 let form = self.need(form, sspan)?;
                 StepKind::Submit { form, values }
             }
+            Rule::st_event => {
+                let mut name = None;
+                let mut values = Vec::new();
+                for k in kids(s) {
+                    match k.as_rule() {
+                        Rule::event_name => name = Some(self.ident(&k)),
+                        Rule::object => values = self.object(k)?,
+                        _ => {}
+                    }
+                }
+                let name = self.need(name, sspan)?;
+                StepKind::Event { name, values }
+            }
+            Rule::st_respond => {
+                let mut webhook = None;
+                let mut answer = None;
+                for k in kids(s) {
+                    match k.as_rule() {
+                        Rule::webhook_name => webhook = Some(self.ident(&k)),
+                        Rule::object => answer = Some(self.object(k)?),
+                        _ => {}
+                    }
+                }
+                let webhook = self.need(webhook, sspan)?;
+                StepKind::Respond { webhook, answer }
+            }
             Rule::st_advance => {
                 let d = kids(s).find(|d| d.as_rule() == Rule::duration);
                 let d = self.need(d, sspan)?;
                 StepKind::Advance(self.duration(&d))
+            }
+            Rule::st_clock => {
+                let d = kids(s.clone()).find(|d| d.as_rule() == Rule::date);
+                let c = kids(s).find(|c| c.as_rule() == Rule::clock);
+                let d = self.need(d, sspan)?;
+                let c = self.need(c, sspan)?;
+                StepKind::Clock {
+                    date: self.date(&d),
+                    time: self.clock(&c),
+                }
             }
             Rule::st_expect => {
                 let e = kids(s).find(|e| e.as_rule() != Rule::kw_expect);
@@ -1855,6 +2027,7 @@ fn is_name(r: Rule) -> bool {
             | Rule::webhook_name
             | Rule::form_name
             | Rule::hours_name
+            | Rule::event_name
             | Rule::key_name
             | Rule::param_name
             | Rule::intent_name
