@@ -238,7 +238,7 @@ fn deep_interpolations_are_refused_not_overflowed() {
 }
 
 #[test]
-fn a_long_script_parses_quickly() {
+fn a_long_script_parses_whole() {
     let mut src = String::from("flow \"Big\" { budget 100 }\n");
     let mut lines = 1;
     let mut i = 0;
@@ -250,18 +250,14 @@ fn a_long_script_parses_quickly() {
         lines += 8;
         i += 1;
     }
-    let start = std::time::Instant::now();
+    // Its speed is measured by `cargo bench --bench check`, not asserted here.
     let parsed = syntax::parse(FileId(0), &src);
-    let elapsed = start.elapsed();
     assert!(
         parsed.diagnostics.is_empty(),
         "{:?}",
         parsed.diagnostics.first()
     );
     assert_eq!(parsed.file.items.len(), i + 1);
-    eprintln!("parsed {} bytes in {elapsed:?}", src.len());
-    // Generous: debug builds are far slower than release, which must stay under 100 ms.
-    assert!(elapsed.as_secs() < 5, "parsing 10k lines took {elapsed:?}");
 }
 
 /// The handlers of a stage that survive recovery, by trigger.
