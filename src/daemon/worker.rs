@@ -94,19 +94,23 @@ pub fn spawn_shards() -> (
 
 /// Runs one shard until its channel closes.
 pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work>) {
-    let mut cache: HashMap<String, State> = HashMap::new();
+    // Cached states hold handler positions of the program they were made with: after a
+    // reload they are read again from storage, which names handlers stably.
+    let mut cache: HashMap<String, (String, State)> = HashMap::new();
     while let Some(work) = rx.recv().await {
         let contact = work.contact().to_string();
+        let loaded = shared.script();
         let state = match cache.remove(&contact) {
-            Some(s) => s,
-            None => load_state(&shared, &contact).await,
+            Some((hash, s)) if hash == loaded.hash => s,
+            _ => load_state(&shared, &loaded, &contact).await,
         };
         // Every log line of a step names the script version that ran it.
-        let span = tracing::info_span!("step", script = %shared.script().hash_short());
+        let span = tracing::info_span!("step", script = %loaded.hash_short());
+        let hash = loaded.hash.clone();
         if let Some(new_state) =
-            tracing::Instrument::instrument(process(&shared, state, work), span).await
+            tracing::Instrument::instrument(process(&shared, loaded, state, work), span).await
         {
-            cache.insert(contact, new_state);
+            cache.insert(contact, (hash, new_state));
         }
         if cache.len() > 50_000 {
             cache.clear();
@@ -114,12 +118,11 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
     }
 }
 
-async fn load_state(shared: &Shared, contact: &str) -> State {
+async fn load_state(shared: &Shared, loaded: &super::Loaded, contact: &str) -> State {
     let c = contact.to_string();
     let fresh = || State::new(Contact::new(phone_of(contact)));
     match shared.db.run(move |s| s.conversation(&c)).await {
         Ok(Some(stored)) => {
-            let loaded = shared.script();
             match stored.body.decode(&loaded.program) {
                 Ok(state) => state,
                 Err(e) => {
@@ -279,8 +282,12 @@ async fn submission(
 
 /// Runs one piece of work through the engine and stores the result. Returns the new
 /// state to cache, or `None` when the cached state must be dropped (storage failed).
-async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State> {
-    let loaded = shared.script();
+async fn process(
+    shared: &Arc<Shared>,
+    loaded: Arc<super::Loaded>,
+    state: State,
+    work: Work,
+) -> Option<State> {
     let now = jiff::Timestamp::now();
     let contact = work.contact().to_string();
     let mut write = StepWrite::new(&contact, body_of(&loaded, &state), &loaded.hash);
