@@ -589,3 +589,111 @@ fn rename_during_a_syntax_error_is_refused_then_complete_once_fixed() {
     assert_eq!(edits.len(), 3, "{edit}");
     c.shutdown();
 }
+
+/// A client that does not announce snippet support gets plain text: placeholders become
+/// their defaults and no `$` is left; one that does gets snippets.
+#[test]
+fn completion_is_plain_text_for_clients_without_snippets() {
+    let (mut c, _) = Client::start_with(json!({}));
+    c.open(URI, CLEAN);
+    let (l, _) = pos_of(CLEAN, "  otherwise {\n    ask", 0);
+    let items = items_of(&c.request("textDocument/completion", at(URI, l, 2)));
+    let silence = items
+        .iter()
+        .find(|i| i["label"] == "after silence")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(silence["insertTextFormat"], 1, "{silence}");
+    assert_eq!(
+        silence["textEdit"]["newText"], "after 10m silence {\n  \n}",
+        "{silence}"
+    );
+    assert!(
+        items.iter().all(|i| !i["textEdit"]["newText"]
+            .as_str()
+            .unwrap_or_default()
+            .contains('$')),
+        "{items:?}"
+    );
+    c.shutdown();
+
+    let (mut c, _) = Client::start();
+    c.open(URI, CLEAN);
+    let items = items_of(&c.request("textDocument/completion", at(URI, l, 2)));
+    let silence = items
+        .iter()
+        .find(|i| i["label"] == "after silence")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(silence["insertTextFormat"], 2, "{silence}");
+    assert!(
+        silence["textEdit"]["newText"]
+            .as_str()
+            .is_some_and(|t| t.contains("${1:10m}")),
+        "{silence}"
+    );
+    c.shutdown();
+}
+
+/// Properties are properties wherever they are written: after `contact.` or `card.` in
+/// code and inside a string's `{...}`, and payload keys, even when the word is also a
+/// keyword of the language (`team`, `phone`).
+#[test]
+fn semantic_tokens_agree_on_properties_in_code_and_interpolations() {
+    const URI4: &str = "file:///tmp/tokens.flow";
+    let text = "flow \"F\" { timezone \"UTC\" }\nteam billing { agents \"a@b.c\" }\n\
+                webhook crm \"https://crm.example.com\"\n\
+                stage a {\n  on message when card.team == \"billing\" { post crm { phone: contact.phone } }\n  \
+                otherwise { reply \"Hi {contact.name} of {card.team}\"; close }\n}\n";
+    let (mut c, init) = Client::start();
+    let legend: Vec<String> =
+        init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+    c.open(URI4, text);
+    let toks = c.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": URI4 } }),
+    );
+    let data: Vec<u32> = toks["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64().map(|n| n as u32))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (mut line, mut col) = (0, 0);
+    let mut decoded = Vec::new();
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            col = 0;
+        }
+        line += t[0];
+        col += t[1];
+        decoded.push((line, col, legend[t[3] as usize].clone()));
+    }
+    let class = |needle: &str, skip: usize| {
+        let (l, c) = pos_of(text, needle, skip);
+        decoded
+            .iter()
+            .find(|t| t.0 == l && t.1 == c)
+            .map(|t| t.2.clone())
+            .unwrap_or_else(|| format!("no token at {l}:{c}"))
+    };
+    // In code.
+    assert_eq!(class("card.team ==", 5), "property");
+    assert_eq!(class("contact.phone }", 8), "property");
+    assert_eq!(class("phone: contact", 0), "property");
+    // The same words inside interpolations.
+    assert_eq!(class("{contact.name}", 9), "property");
+    assert_eq!(class("{card.team}", 6), "property");
+    assert_eq!(class("{card.team}", 1), class("card.team ==", 0));
+    assert_eq!(class("{contact.name}", 1), class("contact.phone }", 0));
+    c.shutdown();
+}

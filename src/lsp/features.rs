@@ -375,18 +375,52 @@ fn context(before: &str) -> (Context, Vec<String>) {
     (ctx, words)
 }
 
-fn snippet(label: &str, insert: &str, kind: CompletionItemKind) -> CompletionItem {
+fn snippet(label: &str, insert: &str, kind: CompletionItemKind, snippets: bool) -> CompletionItem {
     // The media choice lists every kind of the vocabulary.
     let media: Vec<&str> = vocab::MEDIA.iter().map(|(_, w, _)| *w).collect();
     let insert = insert.replace("MEDIA", &media.join(","));
+    let (insert, format) = if snippets {
+        (insert, InsertTextFormat::SNIPPET)
+    } else {
+        (plain(&insert), InsertTextFormat::PLAIN_TEXT)
+    };
     CompletionItem {
         label: label.to_owned(),
         kind: Some(kind),
         detail: vocab::doc(label.split_whitespace().next().unwrap_or(label)).map(str::to_owned),
         insert_text: Some(insert),
-        insert_text_format: Some(InsertTextFormat::SNIPPET),
+        insert_text_format: Some(format),
         ..CompletionItem::default()
     }
+}
+
+/// A snippet as plain text, for clients without snippets: each placeholder becomes its
+/// default (`${1:10m}` → `10m`, `${1|a,b|}` → `a`), tab stops (`$0`) disappear.
+fn plain(snippet: &str) -> String {
+    let mut out = String::with_capacity(snippet.len());
+    let mut rest = snippet;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(body) = rest.strip_prefix('{') {
+            let end = body.find('}').unwrap_or(body.len());
+            let inner = &body[..end];
+            let inner = inner.trim_start_matches(|c: char| c.is_ascii_digit());
+            let default = match inner.strip_prefix(':') {
+                Some(d) => d,
+                None => inner
+                    .strip_prefix('|')
+                    .and_then(|c| c.split([',', '|']).next())
+                    .unwrap_or(""),
+            };
+            out.push_str(default);
+            rest = body.get(end + 1..).unwrap_or("");
+        } else {
+            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 const TOP: &[(&str, &str)] = &[
@@ -593,7 +627,7 @@ pub(super) fn completion(
         list.iter()
             .filter(|(l, _)| words.is_empty() || l.starts_with(&format!("{typed_words} ")))
             .map(|(l, s)| {
-                let i = snippet(l, s, kind);
+                let i = snippet(l, s, kind, state.snippets);
                 match first_word {
                     Some(start) if !words.is_empty() => {
                         with_edit(i, view.doc.index.range(start..offset))
