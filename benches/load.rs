@@ -130,7 +130,7 @@ async fn run(connections: usize, seconds: u64) {
             while Instant::now() < stop_at {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let b = body(n);
-                let sig = wafl::runtime::wire::inbound::sign(SECRET.as_bytes(), b.as_bytes());
+                let sig = wafl::daemon::wire::inbound::sign(SECRET.as_bytes(), b.as_bytes());
                 let t = Instant::now();
                 let r = client
                     .post(format!("{base}/webhook"))

@@ -125,7 +125,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
     let mut i = 0;
     while i < MESSAGES {
         let body = webhook(i);
-        let sig = wafl::runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+        let sig = wafl::daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
         let res = client
             .post(format!("http://127.0.0.1:{port}/webhook"))
             .header("x-hub-signature-256", sig)
@@ -149,7 +149,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
                 continue;
             }
             let body = webhook(i);
-            let sig = wafl::runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+            let sig = wafl::daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
             let _ = client
                 .post(format!("http://127.0.0.1:{port}/webhook"))
                 .header("x-hub-signature-256", sig)
@@ -249,7 +249,8 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
     );
 
     // Storage: every acknowledged message stored once and processed.
-    let store = wafl::runtime::store::Store::open(&db).expect("open db");
+    use wafl::daemon::store::Store as _;
+    let store = wafl::daemon::store::sqlite::SqliteStore::open(&db).expect("open db");
     let (stored, processed) = store.inbound_counts().expect("counts");
     assert_eq!(
         stored as usize, MESSAGES,

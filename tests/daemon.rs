@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use wafl::runtime::{self, Shared, config};
+use wafl::daemon::{self, Shared, config};
 
 const APP_SECRET: &str = "test_app_secret";
 
@@ -55,7 +55,7 @@ async fn daemon_with(script: &str, opts: Opts, dir: Option<PathBuf>) -> Daemon {
     let script_path = dir.join("script.flow");
     let text = script.replace("{HOOK}", &hooks.url());
     std::fs::write(&script_path, text).expect("write script");
-    let loaded = runtime::load_script(&script_path).expect("script checks");
+    let loaded = daemon::load_script(&script_path).expect("script checks");
     let db = dir.join("wafl.db");
     let graph_url = graph.url();
     let whatsapp = opts.whatsapp;
@@ -75,9 +75,9 @@ async fn daemon_with(script: &str, opts: Opts, dir: Option<PathBuf>) -> Daemon {
     let file = config::parse_file("wafl.toml", opts.file).expect("test config parses");
     let cfg =
         config::resolve(file, &env, Some("127.0.0.1:0"), &["CRM_SECRET".into()]).expect("config");
-    let (shared, listener) = runtime::start(cfg, loaded).await.expect("daemon starts");
+    let (shared, listener) = daemon::start(cfg, loaded).await.expect("daemon starts");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(runtime::http::serve(shared.clone(), listener));
+    tokio::spawn(daemon::http::serve(shared.clone(), listener));
     Daemon {
         shared,
         base: format!("http://{addr}"),
@@ -118,7 +118,7 @@ fn text_webhook(from: &str, id: &str, text: &str) -> String {
 
 impl Daemon {
     async fn post_signed(&self, body: &str) -> reqwest::Response {
-        let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+        let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
         self.client
             .post(format!("{}/webhook", self.base))
             .header("x-hub-signature-256", sig)
@@ -232,7 +232,7 @@ async fn signatures_are_required_and_checked_over_the_raw_body() {
     assert_eq!(wrong.status(), 403);
     // A signature over a re-serialised body does not match the raw bytes.
     let tampered = body.replace("hello", "hellO");
-    let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
     let r = d
         .client
         .post(format!("{}/webhook", d.base))
@@ -394,7 +394,7 @@ async fn outbound_webhooks_are_signed_retried_with_the_same_key_and_dead_lettere
         .and_then(|t| t.parse().ok())
         .expect("timestamp header");
     let body = serde_json::to_vec(&c.body).expect("body");
-    let expected = runtime::outbox::webhook_signature(b"crm-secret", ts, &body);
+    let expected = daemon::wire::sign::webhook_signature(b"crm-secret", ts, &body);
     assert_eq!(c.header("x-wafl-signature"), Some(expected.as_str()));
 
     // The script allows 3 attempts: three failures dead-letter the call.
@@ -583,8 +583,8 @@ async fn reload_refuses_a_script_that_drops_a_live_stage() {
         "flow \"X\" { timezone \"UTC\" }\nstage other { on keyword \"bye\" { close }\n otherwise { reply \"x\" } }\n",
     )
     .expect("write");
-    match runtime::scheduler::reload(&d.shared).await {
-        runtime::scheduler::Reload::Refused { reason } => {
+    match daemon::scheduler::reload(&d.shared).await {
+        daemon::scheduler::Reload::Refused { reason } => {
             assert!(reason.contains("`triage`"), "{reason}")
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -594,8 +594,8 @@ async fn reload_refuses_a_script_that_drops_a_live_stage() {
         .replace("got {message.text}", "echo {message.text}");
     std::fs::write(&path, good).expect("write");
     assert!(matches!(
-        runtime::scheduler::reload(&d.shared).await,
-        runtime::scheduler::Reload::Applied { .. }
+        daemon::scheduler::reload(&d.shared).await,
+        daemon::scheduler::Reload::Applied { .. }
     ));
     d.post_signed(&text_webhook("5511900000012", "wamid.hr2", "again"))
         .await;

@@ -10,7 +10,7 @@ mod fake_ai;
 
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
-use wafl::runtime::{self, config};
+use wafl::daemon::{self, config};
 
 const APP_SECRET: &str = "test_app_secret";
 
@@ -69,7 +69,7 @@ async fn run(answer: fake_ai::Reply) -> (Vec<String>, Value, fake_ai::FakeAi) {
     let dir = temp_dir();
     let path = dir.join("script.flow");
     std::fs::write(&path, SCRIPT.replace("{AI}", &ai.url())).expect("write script");
-    let loaded = runtime::load_script(&path).expect("script checks");
+    let loaded = daemon::load_script(&path).expect("script checks");
     let db = dir.join("wafl.db");
     let graph_url = graph.url();
     let env = move |k: &str| -> Option<String> {
@@ -87,15 +87,15 @@ async fn run(answer: fake_ai::Reply) -> (Vec<String>, Value, fake_ai::FakeAi) {
     };
     let file = config::parse_file("wafl.toml", "").expect("config parses");
     let cfg = config::resolve(file, &env, Some("127.0.0.1:0"), &["AI_KEY".into()]).expect("config");
-    let (shared, listener) = runtime::start(cfg, loaded).await.expect("daemon starts");
+    let (shared, listener) = daemon::start(cfg, loaded).await.expect("daemon starts");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(runtime::http::serve(shared.clone(), listener));
+    tokio::spawn(daemon::http::serve(shared.clone(), listener));
     let body = text_webhook(
         "5511988887777",
         "wamid.ai1",
         "tenho uma dúvida sobre a compra",
     );
-    let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
     let client = reqwest::Client::new();
     let status = client
         .post(format!("http://{addr}/webhook"))

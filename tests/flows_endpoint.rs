@@ -12,8 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use flows::{APP_SECRET, BOOKING};
 use serde_json::{Value, json};
-use wafl::runtime;
-use wafl::runtime::flows as endpoint;
+use wafl::daemon;
+use wafl::daemon::flows as endpoint;
 
 #[test]
 fn the_aes_layer_matches_the_reference_vector() {
@@ -132,11 +132,11 @@ async fn a_bad_or_missing_signature_is_432() {
     let body = req.body.to_string();
     let (status, _) = d.post_endpoint_raw(&body, None).await;
     assert_eq!(status, 432);
-    let wrong = runtime::wire::inbound::sign(b"another secret", body.as_bytes());
+    let wrong = daemon::wire::inbound::sign(b"another secret", body.as_bytes());
     let (status, _) = d.post_endpoint_raw(&body, Some(wrong)).await;
     assert_eq!(status, 432);
     // Signed over a different body.
-    let other = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), b"{}");
+    let other = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), b"{}");
     let (status, _) = d.post_endpoint_raw(&body, Some(other)).await;
     assert_eq!(status, 432);
 }
@@ -153,7 +153,7 @@ async fn tampered(d: &flows::Daemon, field: &str, at: Tamper) -> u16 {
     bytes[i] ^= 0x01;
     req.body[field] = Value::String(B64.encode(&bytes));
     let body = req.body.to_string();
-    let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
     d.post_endpoint_raw(&body, Some(sig)).await.0
 }
 
@@ -179,13 +179,13 @@ async fn undecryptable_requests_are_421() {
         .expect("pkey");
     let req = flows::encrypt_request(&other, &json!({"version": "3.0", "action": "ping"}));
     let body = req.body.to_string();
-    let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
     assert_eq!(d.post_endpoint_raw(&body, Some(sig)).await.0, 421);
     // Not base64 at all.
     let body =
         json!({"encrypted_flow_data": "%%%", "encrypted_aes_key": "%%%", "initial_vector": "%%%"})
             .to_string();
-    let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
     assert_eq!(d.post_endpoint_raw(&body, Some(sig)).await.0, 421);
     let metrics = d.shared.metrics.render();
     assert!(

@@ -173,11 +173,12 @@ async fn invalid_values_are_refused_and_the_form_can_be_sent_again() {
     let state = d
         .shared
         .db
-        .run(|s| s.load_state(CUSTOMER))
+        .run(|s| s.conversation(CUSTOMER))
         .await
         .expect("read")
-        .expect("state");
-    let state: Value = serde_json::from_str(&state).expect("json");
+        .expect("state")
+        .body
+        .state;
     assert!(state.pointer("/card/fields/vip").is_none(), "{state}");
     assert!(state.pointer("/card/fields/email").is_some(), "{state}");
 }

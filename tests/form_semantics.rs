@@ -1,5 +1,5 @@
 //! One semantics for form submissions: every submission the daemon refuses (its form
-//! check, `runtime::flows::judge`) is refused by `wafl test` and by `wafl repl` too, for
+//! check, `daemon::flows::judge`) is refused by `wafl test` and by `wafl repl` too, for
 //! the same inputs, and every one it accepts they accept with the same values.
 
 #[path = "support/engine.rs"]
@@ -8,10 +8,10 @@ mod engine_support;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use wafl::compile::Value;
+use wafl::daemon::flows::{Refusal, judge};
+use wafl::daemon::store::FlowToken;
 use wafl::engine::events::What;
 use wafl::repl::ReplCore;
-use wafl::runtime::flows::{Refusal, judge};
-use wafl::runtime::store::FlowToken;
 use wafl::testrun::Scenario;
 
 const FLOW: &str = r#"

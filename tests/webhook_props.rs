@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use wafl::runtime::wire::inbound::{self, Inbound};
+use wafl::daemon::wire::inbound::{self, Inbound};
 
 /// Cases per property: `WAFL_FUZZ_CASES` raises it for long fuzzing runs.
 fn fuzz_cases(default: u32) -> u32 {

@@ -6,6 +6,7 @@ mod check;
 mod fmt;
 mod graph;
 mod lsp;
+mod outbox;
 mod repl;
 mod run;
 mod test;
@@ -49,6 +50,8 @@ pub enum Command {
     Lsp(lsp::LspArgs),
     /// Run a script as a daemon: WhatsApp webhooks in, replies and webhooks out.
     Run(run::RunArgs),
+    /// Inspect and resend the dead letters of a running daemon (admin API).
+    Outbox(outbox::OutboxArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
         Command::Run(args) => run::run(args),
+        Command::Outbox(args) => outbox::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
     };

@@ -17,6 +17,10 @@ pub struct RunArgs {
     /// Address to listen on (default 127.0.0.1:8080, or `listen` in the config).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Run with WhatsApp credentials but without WAFL_APP_SECRET, accepting unsigned
+    /// webhooks from anyone. Only for local experiments; warned about at every start.
+    #[arg(long)]
+    pub insecure_no_signature: bool,
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -30,12 +34,13 @@ pub fn run(args: RunArgs) -> u8 {
             return EXIT_FAILED;
         }
     };
-    let opts = crate::runtime::RunOptions {
+    let opts = crate::daemon::RunOptions {
         script: args.script,
         config: args.config,
         listen: args.listen,
+        insecure_no_signature: args.insecure_no_signature,
     };
-    match runtime.block_on(crate::runtime::run(opts)) {
+    match runtime.block_on(crate::daemon::run(opts)) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e}");

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use wafl::runtime::{self, Shared, config};
+use wafl::daemon::{self, Shared, config};
 
 pub const APP_SECRET: &str = "test_app_secret";
 pub const CUSTOMER: &str = "5511977776666";
@@ -81,7 +81,7 @@ pub async fn start(script: &str, toml: &str) -> Daemon {
     let dir = temp_dir();
     let script_path = dir.join("script.flow");
     std::fs::write(&script_path, script.replace("{HOOK}", &hooks.url())).expect("write");
-    let loaded = runtime::load_script(&script_path).expect("script checks");
+    let loaded = daemon::load_script(&script_path).expect("script checks");
     let rsa = Rsa::generate(2048).expect("rsa key");
     let key = PKey::from_rsa(rsa).expect("pkey");
     let pem = String::from_utf8(key.private_key_to_pem_pkcs8().expect("pem")).expect("utf8");
@@ -102,9 +102,9 @@ pub async fn start(script: &str, toml: &str) -> Daemon {
     let file = config::parse_file("wafl.toml", toml).expect("toml");
     let cfg =
         config::resolve(file, &env, Some("127.0.0.1:0"), &["CRM_SECRET".into()]).expect("config");
-    let (shared, listener) = runtime::start(cfg, loaded).await.expect("daemon starts");
+    let (shared, listener) = daemon::start(cfg, loaded).await.expect("daemon starts");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(runtime::http::serve(shared.clone(), listener));
+    tokio::spawn(daemon::http::serve(shared.clone(), listener));
     Daemon {
         shared,
         base: format!("http://{addr}"),
@@ -206,7 +206,7 @@ pub fn decrypt_answer(req: &Request, body: &str) -> Value {
 
 impl Daemon {
     pub async fn post_webhook(&self, body: &str) -> reqwest::Response {
-        let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+        let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
         self.client
             .post(format!("{}/webhook", self.base))
             .header("x-hub-signature-256", sig)
@@ -235,7 +235,7 @@ impl Daemon {
     pub async fn call_endpoint(&self, plain: &Value) -> (u16, Request, String) {
         let req = encrypt_request(&self.key, plain);
         let body = req.body.to_string();
-        let sig = runtime::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
+        let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
         let (status, text) = self.post_endpoint_raw(&body, Some(sig)).await;
         (status, req, text)
     }

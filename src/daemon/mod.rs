@@ -1,16 +1,18 @@
 //! The daemon (`wafl run`): the only part that does I/O at scale — WhatsApp webhooks in,
 //! Graph API sends and outbound webhooks out, durable state in SQLite, timers.
 //!
-//! Flow of a message: `http` verifies and decodes the webhook, `db` stores the batch in a
-//! group commit, then WhatsApp gets its 200; the new messages go to the `worker` shard of
-//! their contact, which runs the engine and stores the new state with the effects; the
-//! `outbox` sender performs the sends and webhook calls; `scheduler` fires timers.
+//! Flow of a message: `http` verifies and decodes the webhook, the `store` keeps the batch
+//! (the SQLite backend in a group commit), then WhatsApp gets its 200; the new messages go
+//! to the `worker` shard of their contact, which runs the engine and stores the new state
+//! with the effects in one unit of work; the `outbox` sender performs the sends and
+//! webhook calls in order per contact through the `channel`; `scheduler` fires timers and
+//! reloads the script safely.
 //!
 //! **Invariant:** only this module knows WhatsApp wire types (`wire`).
 //! **Invariant:** nothing is acknowledged before it is durable.
 
+pub mod channel;
 pub mod config;
-pub mod db;
 pub mod flows;
 pub mod http;
 pub mod metrics;
@@ -22,15 +24,16 @@ pub mod worker;
 
 use crate::compile::{self, Program};
 use crate::engine::DeliveryStatus;
-use config::{Config, Secret};
-use db::Db;
+pub use channel::Channel;
+use config::Config;
 use metrics::Metrics;
-use outbox::{RateLimit, SendError};
+use outbox::RateLimit;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
+use store::{Db, Store};
 use tokio::sync::{Notify, mpsc, watch};
-use wire::outbound::{self, OutMessage as WireOut, Retry};
 use worker::{Work, shard_of};
 
 /// The script the daemon runs: compiled program, source hash and path.
@@ -48,98 +51,6 @@ impl Loaded {
     pub fn hash_short(&self) -> &str {
         let hex = self.hash.strip_prefix("sha256:").unwrap_or(&self.hash);
         hex.get(..12).unwrap_or(hex)
-    }
-}
-
-/// Where outbound WhatsApp messages go.
-#[derive(Debug)]
-pub enum Channel {
-    /// The WhatsApp Cloud API.
-    Graph {
-        base: String,
-        phone_number_id: String,
-        token: Secret,
-    },
-    /// No credentials: messages are kept for the `/sandbox` page.
-    Sandbox(Mutex<Vec<(String, serde_json::Value)>>),
-}
-
-impl Channel {
-    /// Sends one message; returns the wamid.
-    pub async fn send(
-        &self,
-        shared: &Shared,
-        to: &str,
-        msg: &WireOut,
-        callback: &str,
-    ) -> Result<Option<String>, SendError> {
-        match self {
-            Channel::Sandbox(out) => {
-                let body = outbound::encode(to, msg, Some(callback));
-                let Ok(mut v) = out.lock() else {
-                    return Err(SendError {
-                        code: 0,
-                        message: "sandbox unavailable".into(),
-                        retry: Retry::Yes,
-                    });
-                };
-                v.push((to.trim_start_matches('+').to_string(), body));
-                Ok(Some(format!("sandbox.{}", v.len())))
-            }
-            Channel::Graph {
-                base,
-                phone_number_id,
-                token,
-            } => {
-                let url = format!("{base}/{phone_number_id}/messages");
-                let body = outbound::encode(to, msg, Some(callback));
-                let resp = shared
-                    .http
-                    .post(&url)
-                    .bearer_auth(token.expose())
-                    .timeout(std::time::Duration::from_millis(
-                        shared.config.http_timeout_ms,
-                    ))
-                    .json(&body)
-                    .send()
-                    .await;
-                match resp {
-                    Ok(r) => {
-                        let status = r.status();
-                        let bytes = r.bytes().await.unwrap_or_default();
-                        if status.is_success() {
-                            Ok(outbound::parse_sent_id(&bytes))
-                        } else {
-                            match outbound::parse_error(&bytes) {
-                                Some(e) => Err(SendError {
-                                    code: e.code,
-                                    retry: outbound::classify(e.code),
-                                    message: format!("({}) {}", e.code, e.message),
-                                }),
-                                None => Err(SendError {
-                                    code: i64::from(status.as_u16()),
-                                    message: format!("HTTP {status}"),
-                                    retry: if status.is_server_error() || status.as_u16() == 429 {
-                                        Retry::Yes
-                                    } else {
-                                        Retry::No
-                                    },
-                                }),
-                            }
-                        }
-                    }
-                    Err(e) => Err(SendError {
-                        code: 0,
-                        message: if e.is_timeout() {
-                            "timeout".into()
-                        } else {
-                            "connection failed".into()
-                        },
-                        retry: Retry::Yes,
-                    }),
-                }
-            }
-        }
     }
 }
 
@@ -162,6 +73,9 @@ pub struct Shared {
     pub flows_key: Option<flows::FlowKey>,
     /// When the next message to each contact may leave (`contact_pace_ms`).
     pub last_sent: Mutex<HashMap<String, std::time::Instant>>,
+    /// Sending is paused until this instant (ms) after the token was refused (190);
+    /// 0 when not paused.
+    pub send_paused_until: AtomicI64,
 }
 
 impl Shared {
@@ -240,6 +154,9 @@ pub struct RunOptions {
     pub script: PathBuf,
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
+    /// Accept unsigned webhooks in WhatsApp mode (no `WAFL_APP_SECRET`); warned about
+    /// at every start.
+    pub insecure_no_signature: bool,
 }
 
 /// Starts the daemon and runs until SIGINT/SIGTERM; returns an error text for startup
@@ -259,8 +176,9 @@ pub async fn run(opts: RunOptions) -> Result<(), String> {
                 .filter_map(|a| a.key_env.clone()),
         )
         .collect();
-    let config =
+    let mut config =
         config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;
+    config.insecure_no_signature = opts.insecure_no_signature;
     init_logging(config.log_json);
     for var in &env_vars {
         if !config.script_secrets.contains_key(var) {
@@ -284,9 +202,9 @@ fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
             base,
             ..
         } => format!("WhatsApp Cloud API ({base}, number {phone_number_id})"),
-        Channel::Sandbox(_) => {
-            format!("sandbox (no WhatsApp credentials) — open http://{addr}/sandbox")
-        }
+        Channel::Sandbox(_) => format!(
+            "sandbox (no WhatsApp credentials) — open http://{addr}/sandbox; webhooks are recorded, not called"
+        ),
     };
     eprintln!(
         "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
@@ -334,23 +252,48 @@ fn load_flows_key(config: &Config) -> Result<Option<flows::FlowKey>, String> {
     flows::FlowKey::from_pem(&pem, passphrase).map(Some)
 }
 
-/// Opens storage, binds the listener, starts every background task, and re-dispatches
-/// work a previous run left unfinished. Used by `run` and by tests.
+/// Opens the SQLite store of the configuration and starts the daemon on it.
 pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let mut store = store::Store::open(&config.database).map_err(|e| e.to_string())?;
-    let recovered = store.recover_inflight().map_err(|e| e.to_string())?;
+    let store = store::sqlite::SqliteStore::open(&config.database).map_err(|e| e.to_string())?;
+    start_with_store(config, loaded, Arc::new(store)).await
+}
+
+/// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the
+/// operator asked for it, and then it is warned about at every start).
+pub fn check_safety(config: &Config) -> Result<(), String> {
+    if config.has_whatsapp() && config.app_secret.is_none() {
+        if !config.insecure_no_signature {
+            return Err("WhatsApp credentials are set but WAFL_APP_SECRET is not: the daemon would accept unsigned webhooks from anyone. Set WAFL_APP_SECRET to the app secret of your Meta app, or pass --insecure-no-signature to run without signature checks".into());
+        }
+        tracing::warn!(
+            "INSECURE: running without WAFL_APP_SECRET (--insecure-no-signature): webhooks are not signature-checked; anyone who can reach /webhook can inject messages"
+        );
+    }
+    Ok(())
+}
+
+/// Recovers interrupted work, binds the listener, starts every background task, and
+/// re-dispatches work a previous run left unfinished. Used by `run`, by tests, and by
+/// other storage backends.
+pub async fn start_with_store(
+    config: Config,
+    loaded: Loaded,
+    store: Arc<dyn Store>,
+) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
+    check_safety(&config)?;
+    let db = Db::new(store);
+    let recovered = db
+        .run(|s| s.recover_inflight())
+        .await
+        .map_err(|e| e.to_string())?;
     if recovered > 0 {
         tracing::warn!(
             "{recovered} outbound request(s) were in flight when the last run stopped; they are sent again with their idempotency keys"
         );
     }
-    if store::checkpoint_forever(&config.database, std::time::Duration::from_millis(500)).is_ok() {
-        store.disable_autocheckpoint().map_err(|e| e.to_string())?;
-    }
-    let db = Db::start(store);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -360,7 +303,9 @@ pub async fn start(
             phone_number_id: id.clone(),
             token: token.clone(),
         },
-        _ => Channel::Sandbox(Mutex::new(Vec::new())),
+        _ => Channel::Sandbox(channel::Sandbox::with_stubs(
+            config.sandbox_stubs.as_deref(),
+        )?),
     };
     let http = reqwest::Client::builder()
         .user_agent(concat!("wafl/", env!("CARGO_PKG_VERSION")))
@@ -384,7 +329,17 @@ pub async fn start(
         ready: std::sync::atomic::AtomicBool::new(false),
         flows_key,
         last_sent: Mutex::new(HashMap::new()),
+        send_paused_until: AtomicI64::new(0),
     });
+    // The same rule as reloads: a start must not strand cards waiting in handlers the
+    // script changed.
+    let stranded = scheduler::stranded_cards(&shared, &shared.script().program).await?;
+    if !stranded.is_empty() {
+        return Err(format!(
+            "the script changes or removes handlers that cards are waiting in; start with the script they started on, or keep these handlers as they are:\n{}",
+            stranded.join("\n")
+        ));
+    }
     for rx in receivers {
         tokio::spawn(worker::run_shard(shared.clone(), rx));
     }

@@ -390,35 +390,7 @@ fn content(m: &Value) -> Content {
     }
 }
 
-/// Checks `X-Hub-Signature-256: sha256=<hex>` over the raw body, in constant time.
-/// A missing or malformed header is a failure, like a wrong one.
-pub fn verify_signature(app_secret: &[u8], raw_body: &[u8], header: Option<&str>) -> bool {
-    use hmac::Mac;
-    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(app_secret)
-    else {
-        return false;
-    };
-    mac.update(raw_body);
-    mac.verify_slice(&sig).is_ok()
-}
-
-/// The header value WhatsApp would send for this body (used by tests and the load tool).
-pub fn sign(app_secret: &[u8], raw_body: &[u8]) -> String {
-    use hmac::Mac;
-    match <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(app_secret) {
-        Ok(mut mac) => {
-            mac.update(raw_body);
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-        }
-        Err(_) => String::new(),
-    }
-}
+pub use super::sign::{sign, verify_signature};
 
 #[cfg(test)]
 mod tests {

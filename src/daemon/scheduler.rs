@@ -1,47 +1,84 @@
 //! Timers and hot reload. Timers live in storage, so they survive restarts: overdue
 //! timers fire as soon as the daemon starts. The script is reloaded on SIGHUP or when
-//! its file changes, and only if the new version checks clean and keeps every stage
-//! that holds live cards.
+//! its file changes, and only if the new version checks clean, keeps every stage that
+//! holds live cards, and keeps unchanged every handler a card waits in (by stable key
+//! and fingerprint of its compiled code).
 
 use super::worker::Work;
 use super::{Shared, load_script};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a claimed timer is not handed out again (the step that fires it deletes it;
+/// a step that failed leaves it to be claimed again after this).
+const TIMER_LEASE_MS: i64 = 60_000;
+
 /// Fires due timers until shutdown.
 pub async fn run(shared: Arc<Shared>) {
-    let mut dispatched: HashSet<(String, i64)> = HashSet::new();
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let now = jiff::Timestamp::now().as_millisecond();
         let due = shared
             .db
-            .run(move |s| s.due_timers(now))
+            .run(move |s| s.claim_due_timers(now, TIMER_LEASE_MS, 4096))
             .await
             .unwrap_or_default();
-        let keys: HashSet<(String, i64)> = due.iter().map(|t| (t.id.clone(), t.due_ms)).collect();
-        dispatched.retain(|k| keys.contains(k));
+        let full = due.len() == 4096;
         for t in due {
-            if dispatched.insert((t.id.clone(), t.due_ms)) {
-                shared.dispatch(Work::Timer {
-                    contact: t.contact,
-                    id: t.payload,
-                    db_id: t.id,
-                    due_ms: t.due_ms,
-                });
-            }
+            shared.dispatch(Work::Timer {
+                contact: t.contact,
+                id: t.timer,
+                db_id: t.id,
+                due_ms: t.due_ms,
+            });
         }
         let next = shared.db.run(|s| s.next_timer_ms()).await.ok().flatten();
-        let wait = next
-            .map(|n| (n - jiff::Timestamp::now().as_millisecond()).clamp(10, 1000))
-            .unwrap_or(1000);
+        let wait = if full {
+            0
+        } else {
+            next.map(|n| (n - jiff::Timestamp::now().as_millisecond()).clamp(10, 1000))
+                .unwrap_or(1000)
+        };
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             _ = shared.timer_notify.notified() => {}
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// The handlers cards wait in that `program` would not resume them in (gone, or their
+/// code changed), as lines of a diagnostic; empty when every waiting card is safe.
+pub async fn stranded_cards(
+    shared: &Shared,
+    program: &crate::compile::Program,
+) -> Result<Vec<String>, String> {
+    let waiting = shared
+        .db
+        .run(|s| s.waiting_cards())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(stranded_in(&waiting, program))
+}
+
+/// See [`stranded_cards`].
+pub fn stranded_in(
+    waiting: &[super::store::WaitingCount],
+    program: &crate::compile::Program,
+) -> Vec<String> {
+    waiting
+        .iter()
+        .filter_map(|w| match w.handler.resolve(program) {
+            Ok(_) => None,
+            Err(super::store::persisted::PersistError::HandlerChanged { handler, how }) => Some(
+                format!("  {handler}: {how}; {} card(s) wait in it", w.cards),
+            ),
+            Err(e) => Some(format!(
+                "  {}: {e}; {} card(s) wait in it",
+                w.handler.key, w.cards
+            )),
+        })
+        .collect()
 }
 
 /// The outcome of a reload attempt.
@@ -69,6 +106,26 @@ pub async fn reload(shared: &Arc<Shared>) -> Reload {
     if loaded.hash == current.hash {
         return Reload::Unchanged;
     }
+    // A card waiting in an `ask`, `call` or AI step resumes in the code it waits in:
+    // that handler must still be there, unchanged.
+    match stranded_cards(shared, &loaded.program).await {
+        Ok(lines) if !lines.is_empty() => {
+            return Reload::Refused {
+                reason: format!(
+                    "the new script changes or removes handlers that cards are waiting in; the old script keeps running. Let those cards finish, or keep these handlers as they are:\n{}",
+                    lines.join("\n")
+                ),
+            };
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Reload::Refused {
+                reason: format!(
+                    "cannot read the waiting cards ({e}); the old script keeps running"
+                ),
+            };
+        }
+    }
     let live = shared
         .db
         .run(|s| s.conversations(None))
@@ -76,7 +133,7 @@ pub async fn reload(shared: &Arc<Shared>) -> Reload {
         .unwrap_or_default();
     let mut missing: Vec<String> = live
         .iter()
-        .filter_map(|(_, stage, _)| stage.clone())
+        .filter_map(|c| c.stage.clone())
         .filter(|stage| !loaded.program.stage_ids.contains_key(stage))
         .collect();
     missing.sort();

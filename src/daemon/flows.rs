@@ -522,7 +522,7 @@ async fn live_data(
     {
         req = req.header(
             "x-wafl-signature",
-            super::outbox::webhook_signature(secret.expose().as_bytes(), ts, &body),
+            super::wire::sign::webhook_signature(secret.expose().as_bytes(), ts, &body),
         );
     }
     let resp = match req.body(body).send().await {

@@ -2,7 +2,8 @@
 //! signed POSTs), health and metrics, the admin API for human agents, and the sandbox.
 
 use super::metrics::Metrics;
-use super::store::{IngestBatch, NewInbound, NewStatus};
+use super::outbox::item::OutboxItem;
+use super::store::{DeadLetterSelection, IngestBatch, NewInbound, NewStatus};
 use super::wire::inbound::{self, Inbound, StatusKind};
 use super::worker::Work;
 use super::{Channel, Shared};
@@ -31,6 +32,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/cards", get(admin_cards))
         .route("/admin/cards/{contact}", get(admin_card))
         .route("/admin/cards/{contact}/{action}", post(admin_action))
+        .route("/admin/outbox/dead", get(admin_dead_letters))
+        .route("/admin/outbox/retry", post(admin_retry_all))
+        .route("/admin/outbox/{id}/retry", post(admin_retry_one))
+        .route("/sandbox/webhooks", get(sandbox_webhooks))
         .route("/sandbox", get(sandbox_page))
         .route("/sandbox/send", post(sandbox_send))
         .route("/sandbox/messages", get(sandbox_messages))
@@ -79,20 +84,7 @@ async fn wait_for_signal() {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use hmac::Mac;
-    // Compare HMACs of both values: equal-length, constant-time comparison.
-    let key = b"wafl-compare";
-    let (Ok(mut ma), Ok(mut mb)) = (
-        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key),
-        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key),
-    ) else {
-        return false;
-    };
-    ma.update(a);
-    mb.update(b);
-    mb.verify_slice(&ma.finalize().into_bytes()).is_ok()
-}
+use super::wire::sign::constant_time_eq;
 
 /// GET /webhook: `hub.mode=subscribe` with the right `hub.verify_token` echoes the challenge.
 async fn verify(State(shared): S, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -155,7 +147,7 @@ async fn receive_inner(shared: Arc<Shared>, headers: HeaderMap, body: Bytes) -> 
                 ..Default::default()
             };
             let now = jiff::Timestamp::now().as_millisecond();
-            return match shared.db.run(move |s| s.ingest(&[batch], now)).await {
+            return match shared.db.run(move |s| s.ingest(batch, now)).await {
                 Ok(_) => StatusCode::OK.into_response(),
                 Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
             };
@@ -212,8 +204,8 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
         }
     }
     let now = jiff::Timestamp::now().as_millisecond();
-    let result = match shared.db.run(move |s| s.ingest(&[batch], now)).await {
-        Ok(mut r) => r.pop().unwrap_or_default(),
+    let result = match shared.db.run(move |s| s.ingest(batch, now)).await {
+        Ok(r) => r,
         Err(e) => {
             tracing::error!("could not store a webhook batch; WhatsApp will redeliver it: {e}");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -247,41 +239,51 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Response {
         let status_name = s.status.as_str().to_string();
         let found = shared
             .db
-            .run(move |st| {
-                st.set_message_status(&wamid, &status_name)?;
-                st.outbox_by_ref(row_id, &wamid)
-            })
+            .run(move |st| st.apply_status(&wamid, &status_name, row_id))
             .await;
-        if let Ok(Some((contact, payload))) = found {
-            let engine_id = serde_json::from_str::<Value>(&payload)
-                .ok()
-                .and_then(|p| {
-                    p.get("engine_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .unwrap_or_default();
-            let status = match &s.status {
-                StatusKind::Sent => Some(DeliveryStatus::Sent),
-                StatusKind::Delivered => Some(DeliveryStatus::Delivered),
-                StatusKind::Read | StatusKind::Played => Some(DeliveryStatus::Read),
-                StatusKind::Failed => Some(DeliveryStatus::Failed {
-                    code: s
-                        .errors
-                        .first()
-                        .map(|e| u32::try_from(e.code).unwrap_or(0))
-                        .unwrap_or(0),
-                }),
-                _ => None,
-            };
-            if let Some(status) = status {
-                shared.feed_status(
-                    &contact,
-                    &engine_id,
-                    status,
-                    &format!("s{}{}", s.id, s.status.as_str()),
-                );
+        let Ok(Some(found)) = found else { continue };
+        let code = s
+            .errors
+            .first()
+            .map(|e| u32::try_from(e.code).unwrap_or(0))
+            .unwrap_or(0);
+        // A closed window reported by a `failed` status takes the same path as the
+        // synchronous 131047: the window template goes out instead, once.
+        if matches!(s.status, StatusKind::Failed)
+            && code == 131047
+            && let OutboxItem::Whatsapp {
+                to,
+                engine_id,
+                message,
+            } = &found.item
+            && let Some(item) = super::outbox::window_fallback(shared, to, engine_id, message)
+        {
+            let contact = found.contact.clone();
+            let key = format!("{contact}:x{}:window", found.id);
+            let queued = shared
+                .db
+                .run(move |st| st.enqueue(&contact, item, &key, now))
+                .await;
+            if let Err(e) = queued {
+                tracing::error!("cannot queue the window template: {e}");
             }
+            shared.outbox_notify.notify_one();
+            continue;
+        }
+        let status = match &s.status {
+            StatusKind::Sent => Some(DeliveryStatus::Sent),
+            StatusKind::Delivered => Some(DeliveryStatus::Delivered),
+            StatusKind::Read | StatusKind::Played => Some(DeliveryStatus::Read),
+            StatusKind::Failed => Some(DeliveryStatus::Failed { code }),
+            _ => None,
+        };
+        if let Some(status) = status {
+            shared.feed_status(
+                &found.contact,
+                found.item.engine_id(),
+                status,
+                &format!("s{}{}", s.id, s.status.as_str()),
+            );
         }
     }
     StatusCode::OK.into_response()
@@ -370,9 +372,9 @@ async fn admin_cards(
         Ok(rows) => {
             let cards: Vec<Value> = rows
                 .into_iter()
-                .map(|(contact, stage, state)| {
-                    let state: Value = serde_json::from_str(&state).unwrap_or_default();
-                    json!({ "contact": contact, "stage": stage, "status": state.pointer("/card/status"), "team": state.pointer("/card/team"), "agent": state.pointer("/card/agent") })
+                .map(|c| {
+                    let state = &c.body.state;
+                    json!({ "contact": c.contact, "stage": c.stage, "status": state.pointer("/card/status"), "team": state.pointer("/card/team"), "agent": state.pointer("/card/agent") })
                 })
                 .collect();
             axum::Json(json!({ "cards": cards })).into_response()
@@ -388,18 +390,18 @@ async fn admin_card(State(shared): S, headers: HeaderMap, Path(contact): Path<St
     let c = contact.clone();
     let result = shared
         .db
-        .run(move |s| Ok((s.load_state(&c)?, s.history(&c)?, s.audit(&c)?)))
+        .run(move |s| Ok((s.conversation(&c)?, s.history(&c)?, s.audit(&c)?)))
         .await;
     match result {
-        Ok((Some(state), history, audit)) => {
-            let state: Value = serde_json::from_str(&state).unwrap_or_default();
+        Ok((Some(stored), history, audit)) => {
+            let state = stored.body.state;
             let history: Vec<Value> = history
                 .into_iter()
-                .map(|(dir, wamid, body, status, at)| json!({ "direction": dir, "wamid": wamid, "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)), "status": status, "at_ms": at }))
+                .map(|h| json!({ "direction": h.direction, "wamid": h.wamid, "body": serde_json::from_str::<Value>(&h.body).unwrap_or(Value::String(h.body)), "status": h.status, "at_ms": h.at_ms }))
                 .collect();
             let audit: Vec<Value> = audit
                 .into_iter()
-                .map(|(at, script, event, effects)| json!({ "at_ms": at, "script": script, "event": serde_json::from_str::<Value>(&event).unwrap_or_default(), "effects": serde_json::from_str::<Value>(&effects).unwrap_or_default() }))
+                .map(|a| json!({ "at_ms": a.at_ms, "script": a.script_hash, "event": serde_json::from_str::<Value>(&a.event).unwrap_or_default(), "effects": serde_json::from_str::<Value>(&a.effects).unwrap_or_default() }))
                 .collect();
             axum::Json(
                 json!({ "contact": contact, "state": state, "history": history, "audit": audit }),
@@ -557,7 +559,7 @@ struct SandboxQuery {
 }
 
 async fn sandbox_messages(State(shared): S, Query(q): Query<SandboxQuery>) -> Response {
-    let Channel::Sandbox(out) = &shared.channel else {
+    let Channel::Sandbox(sandbox) = &shared.channel else {
         return (
             StatusCode::NOT_FOUND,
             "the sandbox is only available without WhatsApp credentials",
@@ -565,7 +567,8 @@ async fn sandbox_messages(State(shared): S, Query(q): Query<SandboxQuery>) -> Re
             .into_response();
     };
     let contact = q.contact.trim_start_matches('+').to_string();
-    let msgs: Vec<Value> = out
+    let msgs: Vec<Value> = sandbox
+        .sent
         .lock()
         .map(|v| {
             v.iter()
@@ -575,6 +578,74 @@ async fn sandbox_messages(State(shared): S, Query(q): Query<SandboxQuery>) -> Re
         })
         .unwrap_or_default();
     axum::Json(json!({ "messages": msgs })).into_response()
+}
+
+/// GET /sandbox/webhooks: the webhook requests the sandbox recorded instead of making.
+async fn sandbox_webhooks(State(shared): S) -> Response {
+    let Channel::Sandbox(sandbox) = &shared.channel else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the sandbox is only available without WhatsApp credentials",
+        )
+            .into_response();
+    };
+    let calls = sandbox
+        .webhooks
+        .lock()
+        .map(|v| v.clone())
+        .unwrap_or_default();
+    axum::Json(json!({ "webhooks": calls })).into_response()
+}
+
+/// GET /admin/outbox/dead: the dead letters, oldest first.
+async fn admin_dead_letters(State(shared): S, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&shared, &headers) {
+        return *r;
+    }
+    match shared.db.run(|s| s.dead_letters(10_000)).await {
+        Ok(rows) => {
+            let dead: Vec<Value> = rows
+                .into_iter()
+                .map(|d| json!({ "id": d.id, "contact": d.contact, "kind": d.kind.as_str(), "attempts": d.attempts, "error": d.error, "created_ms": d.created_ms, "item": d.item }))
+                .collect();
+            axum::Json(json!({ "dead_letters": dead })).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn retry_dead(shared: &Arc<Shared>, which: DeadLetterSelection) -> Response {
+    let now = jiff::Timestamp::now().as_millisecond();
+    match shared
+        .db
+        .run(move |s| s.retry_dead_letters(which, now))
+        .await
+    {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!("{} dead letter(s) queued again by the admin API", ids.len());
+                shared.outbox_notify.notify_one();
+            }
+            axum::Json(json!({ "retried": ids })).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// POST /admin/outbox/{id}/retry: sends one dead letter again.
+async fn admin_retry_one(State(shared): S, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    if let Err(r) = authorized(&shared, &headers) {
+        return *r;
+    }
+    retry_dead(&shared, DeadLetterSelection::One(id)).await
+}
+
+/// POST /admin/outbox/retry: sends every dead letter again.
+async fn admin_retry_all(State(shared): S, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&shared, &headers) {
+        return *r;
+    }
+    retry_dead(&shared, DeadLetterSelection::All).await
 }
 
 const SANDBOX_HTML: &str = r#"<!doctype html>

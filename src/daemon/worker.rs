@@ -5,7 +5,9 @@
 
 use super::Shared;
 use super::metrics::Metrics;
-use super::store::{FlowToken, NewOutbox, StepWrite, TimerRow};
+use super::outbox::item::OutboxItem;
+use super::store::persisted::ConversationBody;
+use super::store::{FlowToken, NewHistory, NewOutbox, StepWrite, TimerRow};
 use super::wire::inbound::{Content, InMessage, MediaType as WireMedia};
 use super::wire::outbound::OutMessage as WireOut;
 use crate::engine::{
@@ -114,16 +116,43 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
 
 async fn load_state(shared: &Shared, contact: &str) -> State {
     let c = contact.to_string();
-    match shared.db.run(move |s| s.load_state(&c)).await {
-        Ok(Some(json)) => match serde_json::from_str(&json) {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::error!(contact = %redact(contact), "stored state unreadable, starting fresh: {e}");
-                State::new(Contact::new(phone_of(contact)))
+    let fresh = || State::new(Contact::new(phone_of(contact)));
+    match shared.db.run(move |s| s.conversation(&c)).await {
+        Ok(Some(stored)) => {
+            let loaded = shared.script();
+            match stored.body.decode(&loaded.program) {
+                Ok(state) => state,
+                Err(e) => {
+                    // Reloads refuse scripts that would strand a waiting card, so this
+                    // only happens after a start with such a script: the card stops
+                    // waiting instead of resuming in the wrong code.
+                    tracing::error!(contact = %redact(contact), "stored state cannot resume: {e}; the card stops waiting");
+                    let mut body = stored.body.clone();
+                    if let Some(card) = body.state.get_mut("card").and_then(|c| c.as_object_mut()) {
+                        card.insert("suspended".into(), serde_json::Value::Null);
+                    }
+                    body.decode(&loaded.program).unwrap_or_else(|_| fresh())
+                }
             }
-        },
-        _ => State::new(Contact::new(phone_of(contact))),
+        }
+        Ok(None) => fresh(),
+        Err(e) => {
+            tracing::error!(contact = %redact(contact), "stored state unreadable, starting fresh: {e}");
+            fresh()
+        }
     }
+}
+
+/// The persisted body of a state: handlers by name, with the program hash.
+fn body_of(loaded: &super::Loaded, state: &State) -> ConversationBody {
+    ConversationBody::encode(state, &loaded.program, &loaded.hash).unwrap_or_else(|e| {
+        tracing::error!("cannot name the handlers of a state ({e}); storing it by position");
+        ConversationBody {
+            version: 1,
+            program: loaded.hash.clone(),
+            state: serde_json::to_value(state).unwrap_or_default(),
+        }
+    })
 }
 
 /// WhatsApp ids are digits without `+`; the engine and the Graph API want E.164.
@@ -254,11 +283,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     let loaded = shared.script();
     let now = jiff::Timestamp::now();
     let contact = work.contact().to_string();
-    let mut write = StepWrite {
-        contact: contact.clone(),
-        script_hash: loaded.hash.clone(),
-        ..Default::default()
-    };
+    let mut write = StepWrite::new(&contact, body_of(&loaded, &state), &loaded.hash);
     let mut agent_reply = None;
     let (event, key) = match work {
         Work::Inbound { seq, msg, .. } => {
@@ -267,9 +292,13 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                 // The receipt goes through the outbox like any send, ahead of the reply.
                 write.outbox.push(NewOutbox {
                     contact: contact.clone(),
-                    kind: "whatsapp".into(),
-                    payload: json!({ "to": phone_of(&contact), "engine_id": "", "message": WireOut::Read { message_id: msg.id.clone() } })
-                        .to_string(),
+                    item: OutboxItem::Whatsapp {
+                        to: phone_of(&contact),
+                        engine_id: String::new(),
+                        message: WireOut::Read {
+                            message_id: msg.id.clone(),
+                        },
+                    },
                     idem_key: format!("{contact}:in{seq}:read"),
                 });
             }
@@ -292,7 +321,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
         Work::Timer {
             id, db_id, due_ms, ..
         } => {
-            write.timer_done = Some(db_id);
+            write.timer_done = Some((db_id, due_ms));
             let lag = (now.as_millisecond() - due_ms).max(0);
             shared
                 .metrics
@@ -339,10 +368,10 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
                     tracing::error!(contact = %redact(&contact), "the engine failed on this event; it is recorded and skipped");
                     write.audit_event = serde_json::to_string(ev).unwrap_or_default();
                     write.audit_effects = "\"engine panic\"".into();
-                    write.state = serde_json::to_string(&state).unwrap_or_default();
+                    write.conversation = body_of(&loaded, &state);
                     let _ = shared
                         .db
-                        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+                        .run(move |s| s.apply_step(write, now.as_millisecond()))
                         .await;
                     if let Some(r) = agent_reply {
                         let _ = r.send(Err("the engine failed on this action".into()));
@@ -359,71 +388,130 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
         match &effect.kind {
             EffectKind::Send { id, message } => write.outbox.push(NewOutbox {
                 contact: contact.clone(),
-                kind: "whatsapp".into(),
-                payload: {
+                item: {
                     let mut wire = to_wire(message, "");
-                    if let (OutMessage::Form { form, .. }, WireOut::Flow { token, screen, .. }) = (message, &mut wire) {
+                    if let (OutMessage::Form { form, .. }, WireOut::Flow { token, screen, .. }) =
+                        (message, &mut wire)
+                    {
                         // A fresh token per send, bound to the contact, form and card.
                         *token = super::flows::new_token();
-                        *screen = loaded.program.forms.get(form).and_then(|f| f.screens.first().cloned()).unwrap_or_default();
+                        *screen = loaded
+                            .program
+                            .forms
+                            .get(form)
+                            .and_then(|f| f.screens.first().cloned())
+                            .unwrap_or_default();
                         write.tokens_issued.push(FlowToken {
                             token: token.clone(),
                             contact: contact.clone(),
                             form: form.clone(),
-                            card_id: new_state.card.as_ref().map_or(0, |c| i64::try_from(c.id).unwrap_or(i64::MAX)),
+                            card_id: new_state
+                                .card
+                                .as_ref()
+                                .map_or(0, |c| i64::try_from(c.id).unwrap_or(i64::MAX)),
                             issued_ms: now.as_millisecond(),
                             used_ms: None,
                         });
                     }
-                    json!({ "to": new_state.contact.phone, "engine_id": id, "message": wire }).to_string()
+                    OutboxItem::Whatsapp {
+                        to: new_state.contact.phone.clone(),
+                        engine_id: id.clone(),
+                        message: wire,
+                    }
                 },
                 idem_key,
             }),
             EffectKind::SendFailed { reason, message } => {
-                write.history.push(("out-failed".into(), json!({ "reason": reason, "message": message }).to_string()));
-                shared.metrics.count("send_failures_total", &format!("reason=\"{}\"", prom_label(reason)));
+                write.history.push(NewHistory {
+                    direction: "out-failed".into(),
+                    body: json!({ "reason": reason, "message": message }).to_string(),
+                });
+                shared.metrics.count(
+                    "send_failures_total",
+                    &format!("reason=\"{}\"", prom_label(reason)),
+                );
             }
             EffectKind::Post { webhook, url, body } => write.outbox.push(NewOutbox {
                 contact: contact.clone(),
-                kind: "webhook".into(),
-                payload: json!({ "webhook": webhook, "url": url, "body": body }).to_string(),
+                item: OutboxItem::Webhook {
+                    webhook: webhook.clone(),
+                    url: url.clone(),
+                    body: body.clone(),
+                    call_id: None,
+                    timeout_secs: None,
+                },
                 idem_key,
             }),
-            EffectKind::Call { call_id, webhook, url, body, timeout_secs } => write.outbox.push(NewOutbox {
+            EffectKind::Call {
+                call_id,
+                webhook,
+                url,
+                body,
+                timeout_secs,
+            } => write.outbox.push(NewOutbox {
                 contact: contact.clone(),
-                kind: "webhook".into(),
-                payload: json!({ "webhook": webhook, "url": url, "body": body, "call_id": call_id, "timeout_secs": timeout_secs })
-                    .to_string(),
+                item: OutboxItem::Webhook {
+                    webhook: webhook.clone(),
+                    url: url.clone(),
+                    body: body.clone(),
+                    call_id: Some(call_id.clone()),
+                    timeout_secs: Some(*timeout_secs),
+                },
                 idem_key,
             }),
             // The request, prompt included, is kept in the outbox row and in the audit of
             // this step; the raw answer comes back as an `AiResult` event, audited too.
-            EffectKind::AskAi { request_id, ai, url, model, key_env, timeout_secs, retries, system, user, choices } => {
-                write.outbox.push(NewOutbox {
-                    contact: contact.clone(),
-                    kind: "ai".into(),
-                    payload: json!({
-                        "request_id": request_id, "ai": ai, "url": url, "model": model, "key_env": key_env,
-                        "timeout_secs": timeout_secs, "retries": retries, "system": system, "user": user,
-                        "choices": choices,
-                    })
-                    .to_string(),
-                    idem_key,
-                })
-            }
+            EffectKind::AskAi {
+                request_id,
+                ai,
+                url,
+                model,
+                key_env,
+                timeout_secs,
+                retries,
+                system,
+                user,
+                choices,
+            } => write.outbox.push(NewOutbox {
+                contact: contact.clone(),
+                item: OutboxItem::Ai {
+                    request_id: request_id.clone(),
+                    ai: ai.clone(),
+                    url: url.clone(),
+                    model: model.clone(),
+                    key_env: key_env.clone(),
+                    timeout_secs: *timeout_secs,
+                    retries: *retries,
+                    system: system.clone(),
+                    user: user.clone(),
+                    choices: choices.clone(),
+                },
+                idem_key,
+            }),
             EffectKind::StartTimer { id, at } => write.timers_set.push(TimerRow {
                 id: format!("{contact}|{id}"),
                 contact: contact.clone(),
                 due_ms: at.as_millisecond(),
-                payload: id.clone(),
+                timer: id.clone(),
             }),
-            EffectKind::CancelTimer { id } => write.timers_cancelled.push(format!("{contact}|{id}")),
+            EffectKind::CancelTimer { id } => {
+                write.timers_cancelled.push(format!("{contact}|{id}"))
+            }
             EffectKind::StageChanged { from, to } => {
-                shared.metrics.count("stage_exits_total", &format!("stage=\"{}\"", prom_label(from)));
-                shared.metrics.count("stage_entries_total", &format!("stage=\"{}\"", prom_label(to)));
+                shared.metrics.count(
+                    "stage_exits_total",
+                    &format!("stage=\"{}\"", prom_label(from)),
+                );
+                shared.metrics.count(
+                    "stage_entries_total",
+                    &format!("stage=\"{}\"", prom_label(to)),
+                );
             }
             EffectKind::Metric { name, .. } => {
-                shared.metrics.count("engine_metric_total", &format!("name=\"{}\"", prom_label(name)));
+                shared.metrics.count(
+                    "engine_metric_total",
+                    &format!("name=\"{}\"", prom_label(name)),
+                );
             }
             EffectKind::Error { message } => {
                 tracing::warn!(contact = %redact(&contact), script = %loaded.hash_short(), "engine error: {message}");
@@ -432,7 +520,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
         }
     }
     write.stage = new_state.card.as_ref().map(|c| c.stage.clone());
-    write.state = serde_json::to_string(&new_state).unwrap_or_default();
+    write.conversation = body_of(&loaded, &new_state);
     write.audit_event = event
         .as_ref()
         .map(|e| serde_json::to_string(e).unwrap_or_default())
@@ -442,7 +530,7 @@ async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Option<State
     let has_timers = !write.timers_set.is_empty();
     let result = shared
         .db
-        .run(move |s| s.apply_step(&write, now.as_millisecond()))
+        .run(move |s| s.apply_step(write, now.as_millisecond()))
         .await;
     match result {
         Ok(_) => {

@@ -17,6 +17,10 @@ pub struct Metrics {
     pub retries: AtomicU64,
     pub dead_letters: AtomicU64,
     pub outbox_depth: AtomicU64,
+    /// Dead letters waiting to be resent or dismissed.
+    pub outbox_dead: AtomicU64,
+    /// Times sending paused because the access token was refused.
+    pub send_pauses: AtomicU64,
     pub timer_lag_ms: AtomicU64,
     /// Sum and count of send latencies, in microseconds.
     pub send_latency_us_sum: AtomicU64,
@@ -39,7 +43,7 @@ impl Metrics {
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let simple: [(&str, &str, &AtomicU64); 13] = [
+        let simple: [(&str, &str, &AtomicU64); 15] = [
             (
                 "wafl_webhooks_received_total",
                 "counter",
@@ -70,6 +74,8 @@ impl Metrics {
             ("wafl_retries_total", "counter", &self.retries),
             ("wafl_dead_letters_total", "counter", &self.dead_letters),
             ("wafl_outbox_depth", "gauge", &self.outbox_depth),
+            ("wafl_outbox_dead_letters", "gauge", &self.outbox_dead),
+            ("wafl_send_pauses_total", "counter", &self.send_pauses),
             ("wafl_timer_lag_ms", "gauge", &self.timer_lag_ms),
             (
                 "wafl_send_latency_microseconds_sum",

@@ -158,12 +158,16 @@ pub enum Retry {
     WindowClosed,
     /// A permanent error: retrying cannot help.
     No,
+    /// The access token expired or was revoked (190): every send of the number would
+    /// fail the same way, so sending pauses until it works again.
+    Paused,
 }
 
 /// Classifies a Graph API error code (`error.code`), following Meta's error reference.
 pub fn classify(code: i64) -> Retry {
     match code {
         131047 => Retry::WindowClosed,
+        190 => Retry::Paused,
         1 | 2 | 4 | 80007 | 130429 | 131056 | 131000 | 131016 | 133004 | 131057 => Retry::Yes,
         _ => Retry::No,
     }

@@ -49,6 +49,31 @@ pub struct FileConfig {
     pub limits: LimitsFile,
     #[serde(default)]
     pub flows: FlowsFile,
+    #[serde(default)]
+    pub outbox: OutboxFile,
+    #[serde(default)]
+    pub sandbox: SandboxFile,
+}
+
+/// `[sandbox]`: the local channel used without WhatsApp credentials.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxFile {
+    /// A JSON file mapping webhook names to the answer their `call`s get in the sandbox
+    /// (the sandbox never calls a script's real webhook URLs).
+    pub webhook_stubs: Option<PathBuf>,
+}
+
+/// `[outbox]`: how long and how often failed sends and webhook calls are retried.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxFile {
+    /// How long a request keeps being retried before it becomes a dead letter, in
+    /// seconds (default 21600: six hours).
+    pub retry_horizon_secs: Option<u64>,
+    /// The longest pause between two attempts, in milliseconds (default and maximum
+    /// 60000).
+    pub max_backoff_ms: Option<u64>,
 }
 
 /// `[flows]`: the WhatsApp Flows data endpoint (`docs/forms.md`).
@@ -130,6 +155,14 @@ pub struct Config {
     pub flows_data_timeout_ms: u64,
     /// Form name -> data webhook name.
     pub flows_data: BTreeMap<String, String>,
+    /// How long a failed request is retried before it is a dead letter.
+    pub retry_horizon_ms: i64,
+    /// The longest pause between two attempts of one request.
+    pub max_backoff_ms: i64,
+    /// The sandbox's answers to `call`s, by webhook name.
+    pub sandbox_stubs: Option<PathBuf>,
+    /// Accept unsigned webhooks in WhatsApp mode (`--insecure-no-signature`).
+    pub insecure_no_signature: bool,
 }
 
 impl Config {
@@ -189,6 +222,24 @@ pub fn resolve(
         ))
     })?;
     let secret = |k: &str| env(k).filter(|v| !v.is_empty()).map(Secret);
+    // Half a set of credentials is a mistake, not a request for the sandbox.
+    let phone_number_id = env("WAFL_PHONE_NUMBER_ID").or(file.whatsapp.phone_number_id.clone());
+    match (
+        secret("WAFL_ACCESS_TOKEN").is_some(),
+        phone_number_id.is_some(),
+    ) {
+        (true, false) => {
+            return Err(ConfigError(
+                "WAFL_ACCESS_TOKEN is set but the phone number id is missing: set WAFL_PHONE_NUMBER_ID or [whatsapp] phone_number_id (or unset the token to run the sandbox)".into(),
+            ));
+        }
+        (false, true) => {
+            return Err(ConfigError(
+                "a phone number id is set but WAFL_ACCESS_TOKEN is missing: set WAFL_ACCESS_TOKEN (or remove the phone number id to run the sandbox)".into(),
+            ));
+        }
+        _ => {}
+    }
     let mut script_secrets = BTreeMap::new();
     for var in script_env_vars {
         if let Some(v) = secret(var) {
@@ -222,7 +273,7 @@ pub fn resolve(
             .unwrap_or_else(|| "https://graph.facebook.com/v25.0".to_string())
             .trim_end_matches('/')
             .to_string(),
-        phone_number_id: env("WAFL_PHONE_NUMBER_ID").or(file.whatsapp.phone_number_id),
+        phone_number_id,
         access_token: secret("WAFL_ACCESS_TOKEN"),
         app_secret: secret("WAFL_APP_SECRET"),
         verify_token: secret("WAFL_VERIFY_TOKEN"),
@@ -248,6 +299,18 @@ pub fn resolve(
         // WhatsApp counts an endpoint answer after 10 s as a timeout.
         flows_data_timeout_ms: file.flows.data_timeout_ms.unwrap_or(3_000).min(9_000),
         flows_data: file.flows.data,
+        retry_horizon_ms: i64::try_from(file.outbox.retry_horizon_secs.unwrap_or(6 * 3600))
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
+        max_backoff_ms: i64::try_from(
+            file.outbox
+                .max_backoff_ms
+                .unwrap_or(60_000)
+                .clamp(1, 60_000),
+        )
+        .unwrap_or(60_000),
+        sandbox_stubs: file.sandbox.webhook_stubs,
+        insecure_no_signature: false,
     })
 }
 

@@ -1,0 +1,349 @@
+//! Versioned bodies: what the store writes inside its rows. Every body is `{"v": N, ...}`;
+//! reading accepts every version ever written and upgrades it here, so the in-memory
+//! types can change without breaking stored data.
+//!
+//! **Invariant:** nothing persisted points into a compiled program by position. A waiting
+//! `ask`/`call`/AI step and a handler timer name their handler by [`HandlerName`] (stable
+//! key + fingerprint of its compiled code), and every conversation carries the hash of
+//! the program that made it.
+//!
+//! Versions:
+//! - conversation `v1` (unversioned): the engine's state as it was in memory, with
+//!   handler positions. Read against the running program, as wafl always did.
+//! - conversation `v2`: `{v, program, state}`, handlers by name.
+//! - outbox item `v0` (unversioned, kind in its own column): the same fields as `v1`
+//!   without the `kind` tag. `v1`: `{v, kind, ...}` ([`OutboxItem`]).
+
+use crate::compile::identity::HandlerKey;
+use crate::compile::{HandlerRef, Program};
+use crate::daemon::outbox::item::{OutboxItem, OutboxKind};
+use crate::engine::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The current version of conversation bodies.
+pub const CONVERSATION_VERSION: u64 = 2;
+/// The current version of outbox item bodies.
+pub const OUTBOX_VERSION: u64 = 1;
+
+/// A stored body that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PersistError {
+    #[error("a stored {what} is not valid JSON: {reason}")]
+    Json { what: &'static str, reason: String },
+    #[error("a stored {what} has version {found}; this wafl reads up to {known}: upgrade wafl")]
+    TooNew {
+        what: &'static str,
+        found: u64,
+        known: u64,
+    },
+    #[error("a stored {what} does not match its version's shape: {reason}")]
+    Shape { what: &'static str, reason: String },
+    #[error("unknown outbox kind `{0}`")]
+    UnknownKind(String),
+    #[error("the state points at a handler the program does not have")]
+    UnknownHandler,
+    /// A waiting card would resume in a handler that is gone or whose code changed.
+    #[error("the card waits in `{handler}`, which {how} in the running script")]
+    HandlerChanged { handler: String, how: &'static str },
+}
+
+/// A handler named stably: its key and the fingerprint of its compiled code.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HandlerName {
+    pub key: HandlerKey,
+    pub fingerprint: String,
+}
+
+impl HandlerName {
+    pub fn of(program: &Program, r: HandlerRef) -> Option<HandlerName> {
+        program.handler(r).map(|h| HandlerName {
+            key: h.key.clone(),
+            fingerprint: h.fingerprint.clone(),
+        })
+    }
+
+    /// Where this handler lives in `program`, if it is there with the same code.
+    pub fn resolve(&self, program: &Program) -> Result<HandlerRef, PersistError> {
+        match program.handler_by_key(&self.key) {
+            Some((r, h)) if h.fingerprint == self.fingerprint => Ok(r),
+            Some(_) => Err(PersistError::HandlerChanged {
+                handler: self.key.to_string(),
+                how: "changed",
+            }),
+            None => Err(PersistError::HandlerChanged {
+                handler: self.key.to_string(),
+                how: "no longer exists",
+            }),
+        }
+    }
+}
+
+/// A conversation state as stored: the program hash it was made with and the engine
+/// state with handlers by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationBody {
+    pub version: u64,
+    /// Content hash of the program that made this state (empty for `v1` bodies).
+    pub program: String,
+    /// The engine state; in `v2` handler positions are replaced by [`HandlerName`]s.
+    pub state: Value,
+}
+
+fn json_err(what: &'static str) -> impl Fn(serde_json::Error) -> PersistError {
+    move |e| PersistError::Json {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// The places in a serialized engine state that hold a handler position.
+fn handler_slots(state: &mut Value) -> Vec<(&mut Value, bool)> {
+    let mut slots = Vec::new();
+    let Value::Object(top) = state else {
+        return slots;
+    };
+    let mut timers = None;
+    let mut cards = Vec::new();
+    for (k, v) in top.iter_mut() {
+        match k.as_str() {
+            "card" | "last_closed" => cards.push(v),
+            "timers" => timers = Some(v),
+            _ => {}
+        }
+    }
+    for card in cards {
+        if let Some(h) = card.get_mut("suspended").and_then(|s| s.get_mut("handler")) {
+            slots.push((h, true));
+        }
+    }
+    if let Some(Value::Object(ts)) = timers {
+        for t in ts.values_mut() {
+            if let Some(target) = t.get_mut("target")
+                && target.get("kind").and_then(Value::as_str) == Some("handler")
+                && let Some(h) = target.get_mut("handler")
+            {
+                slots.push((h, false));
+            }
+        }
+    }
+    slots
+}
+
+impl ConversationBody {
+    /// Names every handler position of `state` by key and fingerprint in `program`.
+    pub fn encode(
+        state: &State,
+        program: &Program,
+        program_hash: &str,
+    ) -> Result<ConversationBody, PersistError> {
+        let mut value = serde_json::to_value(state).map_err(json_err("conversation state"))?;
+        for (slot, _) in handler_slots(&mut value) {
+            let r: HandlerRef =
+                serde_json::from_value(slot.clone()).map_err(|e| PersistError::Shape {
+                    what: "conversation state",
+                    reason: e.to_string(),
+                })?;
+            let name = HandlerName::of(program, r).ok_or(PersistError::UnknownHandler)?;
+            *slot = serde_json::to_value(name).map_err(json_err("handler name"))?;
+        }
+        Ok(ConversationBody {
+            version: CONVERSATION_VERSION,
+            program: program_hash.to_string(),
+            state: value,
+        })
+    }
+
+    /// The engine state for `program`. A waiting card whose handler is gone or changed
+    /// is an error (reloads refuse such programs); a handler timer whose handler is gone
+    /// is dropped, and one whose handler changed runs the new code from its start.
+    pub fn decode(&self, program: &Program) -> Result<State, PersistError> {
+        let mut value = self.state.clone();
+        if self.version >= 2 {
+            let mut dropped = Vec::new();
+            for (slot, suspension) in handler_slots(&mut value) {
+                let name: HandlerName =
+                    serde_json::from_value(slot.clone()).map_err(|e| PersistError::Shape {
+                        what: "conversation state",
+                        reason: e.to_string(),
+                    })?;
+                let r = if suspension {
+                    name.resolve(program)?
+                } else {
+                    match program.handler_by_key(&name.key) {
+                        Some((r, _)) => r,
+                        None => {
+                            *slot = Value::Null;
+                            dropped.push(());
+                            continue;
+                        }
+                    }
+                };
+                *slot = serde_json::to_value(r).map_err(json_err("handler position"))?;
+            }
+            if !dropped.is_empty()
+                && let Some(Value::Object(ts)) = value.get_mut("timers")
+            {
+                ts.retain(|_, t| {
+                    t.get("target")
+                        .and_then(|x| x.get("handler"))
+                        .is_none_or(|h| !h.is_null())
+                });
+            }
+        }
+        serde_json::from_value(value).map_err(|e| PersistError::Shape {
+            what: "conversation state",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The handler the open card waits in, if it waits.
+    pub fn waiting(&self) -> Option<HandlerName> {
+        if self.version < 2 {
+            return None;
+        }
+        let h = self.state.get("card")?.get("suspended")?.get("handler")?;
+        serde_json::from_value(h.clone()).ok()
+    }
+
+    /// The stage of the open card.
+    pub fn stage(&self) -> Option<String> {
+        self.state
+            .get("card")?
+            .get("stage")?
+            .as_str()
+            .map(str::to_string)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut m = Map::new();
+        m.insert("v".into(), Value::from(self.version));
+        m.insert("program".into(), Value::String(self.program.clone()));
+        m.insert("state".into(), self.state.clone());
+        Value::Object(m).to_string()
+    }
+
+    /// Reads any version ever written.
+    pub fn from_json(text: &str) -> Result<ConversationBody, PersistError> {
+        let value: Value = serde_json::from_str(text).map_err(json_err("conversation"))?;
+        match value.get("v").and_then(Value::as_u64) {
+            None => Ok(ConversationBody {
+                version: 1,
+                program: String::new(),
+                state: value,
+            }),
+            Some(2) => {
+                let Value::Object(mut m) = value else {
+                    return Err(PersistError::Shape {
+                        what: "conversation",
+                        reason: "not an object".into(),
+                    });
+                };
+                let program = m
+                    .get("program")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let state = m.remove("state").ok_or(PersistError::Shape {
+                    what: "conversation",
+                    reason: "no `state`".into(),
+                })?;
+                Ok(ConversationBody {
+                    version: 2,
+                    program,
+                    state,
+                })
+            }
+            Some(found) => Err(PersistError::TooNew {
+                what: "conversation",
+                found,
+                known: CONVERSATION_VERSION,
+            }),
+        }
+    }
+}
+
+/// An outbox item as stored: `{"v":1,"kind":...,...}`.
+pub fn encode_outbox(item: &OutboxItem) -> String {
+    let mut value = serde_json::to_value(item).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut value {
+        m.insert("v".into(), Value::from(OUTBOX_VERSION));
+    }
+    value.to_string()
+}
+
+/// Reads an outbox item of any version; `kind` is the row's kind column.
+pub fn decode_outbox(kind: &str, payload: &str) -> Result<OutboxItem, PersistError> {
+    let mut value: Value = serde_json::from_str(payload).map_err(json_err("outbox item"))?;
+    let Value::Object(m) = &mut value else {
+        return Err(PersistError::Shape {
+            what: "outbox item",
+            reason: "not an object".into(),
+        });
+    };
+    match m.remove("v").and_then(|v| v.as_u64()) {
+        None => {
+            // v0: the kind lived only in its column.
+            let kind = OutboxKind::parse(kind).ok_or(PersistError::UnknownKind(kind.into()))?;
+            m.insert("kind".into(), Value::String(kind.as_str().into()));
+        }
+        Some(1) => {}
+        Some(found) => {
+            return Err(PersistError::TooNew {
+                what: "outbox item",
+                found,
+                known: OUTBOX_VERSION,
+            });
+        }
+    }
+    serde_json::from_value(value).map_err(|e| PersistError::Shape {
+        what: "outbox item",
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::wire::outbound::OutMessage;
+
+    #[test]
+    fn unversioned_outbox_payloads_are_upgraded() {
+        let old = r#"{"to":"+551199","engine_id":"m1","message":{"type":"text","body":"oi"}}"#;
+        let item = decode_outbox("whatsapp", old).expect("v0 reads");
+        assert_eq!(
+            item,
+            OutboxItem::Whatsapp {
+                to: "+551199".into(),
+                engine_id: "m1".into(),
+                message: OutMessage::Text { body: "oi".into() },
+            }
+        );
+        let again = decode_outbox("whatsapp", &encode_outbox(&item)).expect("v1 reads");
+        assert_eq!(again, item);
+        assert!(matches!(
+            decode_outbox("whatsapp", r#"{"v":9}"#),
+            Err(PersistError::TooNew { found: 9, .. })
+        ));
+        assert!(matches!(
+            decode_outbox("fax", "{}"),
+            Err(PersistError::UnknownKind(_))
+        ));
+    }
+
+    #[test]
+    fn conversation_versions_round_trip() {
+        let body = ConversationBody::from_json(r#"{"contact":{"phone":"+1"}}"#).expect("v1");
+        assert_eq!(body.version, 1);
+        let v2 = ConversationBody {
+            version: 2,
+            program: "sha256:ab".into(),
+            state: serde_json::json!({"card": null}),
+        };
+        assert_eq!(ConversationBody::from_json(&v2.to_json()).expect("v2"), v2);
+        assert!(matches!(
+            ConversationBody::from_json(r#"{"v":3}"#),
+            Err(PersistError::TooNew { found: 3, .. })
+        ));
+    }
+}
