@@ -13,11 +13,8 @@ pub mod diag;
 pub mod engine;
 pub mod fmt;
 pub mod graph;
-// Until the daemon's store folder exists, the PostgreSQL store is reached from here.
 pub mod lsp;
 pub mod measure;
-#[path = "daemon/store/postgres/mod.rs"]
-pub mod postgres_store;
 pub mod publish;
 pub mod repl;
 pub mod session;
