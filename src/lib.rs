@@ -8,6 +8,7 @@ pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod compile;
+pub mod crypto;
 pub mod daemon;
 pub mod diag;
 pub mod engine;

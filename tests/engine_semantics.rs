@@ -214,6 +214,56 @@ test "an ordinary wrong answer re-prompts" {
 }
 
 #[test]
+fn timers_of_the_same_length_all_fire_in_source_order() {
+    let src = r#"
+flow "F" { timezone "UTC" }
+anywhere {
+  after 10m silence { reply "anywhere" }
+}
+stage triage {
+  on keyword "k0" { reply "k0" }
+  after 10m silence { reply "stage, first" }
+  on keyword "k2" { reply "k2" }
+  on keyword "k3" { reply "k3" }
+  on keyword "k4" { reply "k4" }
+  on keyword "k5" { reply "k5" }
+  on keyword "k6" { reply "k6" }
+  on keyword "k7" { reply "k7" }
+  on keyword "k8" { reply "k8" }
+  after 10m silence { reply "stage, ninth" }
+  on keyword "k10" { reply "k10" }
+  after 10m silence { reply "stage, twelfth" }
+  on keyword "bye" { goto closing }
+  otherwise { reply "hi" }
+}
+stage closing {
+  after 5m silence { close "first closes" }
+  after 5m silence { reply "never: the card is closed" }
+  otherwise { close }
+}
+test "hello" { send "hello"; expect reply "hi" }
+"#;
+    with_flow(src, |sc| {
+        sc.advance(600);
+        assert_eq!(
+            sent(sc),
+            ["anywhere", "stage, first", "stage, ninth", "stage, twelfth"]
+        );
+        sc.advance(3600);
+        assert_eq!(sent(sc), Vec::<String>::new());
+    });
+    assert_flow(&src.replace(
+        r#"test "hello" { send "hello"; expect reply "hi" }"#,
+        r#"test "a timer that closes the card stops the later ones of the same instant" {
+  send "bye"
+  advance 5m
+  expect closed "first closes"
+  expect sent nothing
+}"#,
+    ));
+}
+
+#[test]
 fn silence_and_in_stage_timers() {
     assert_flow(
         r#"

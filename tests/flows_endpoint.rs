@@ -175,8 +175,7 @@ async fn undecryptable_requests_are_421() {
     assert_eq!(tampered(&d, "encrypted_flow_data", Tamper::Last).await, 421);
     assert_eq!(tampered(&d, "initial_vector", Tamper::Last).await, 421);
     // A request encrypted for another key.
-    let other = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa"))
-        .expect("pkey");
+    let other = flows::new_key();
     let req = flows::encrypt_request(&other, &json!({"version": "3.0", "action": "ping"}));
     let body = req.body.to_string();
     let sig = daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());

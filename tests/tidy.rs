@@ -133,3 +133,77 @@ fn no_debug_leftovers() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Whether a `-sys` crate with these features builds its own C (or links nothing), so that
+/// a Rust toolchain is all the build needs. `.ci/run` holds the same rule.
+fn builds_its_own(name: &str, features: &str) -> bool {
+    match name {
+        // AWS-LC, built from the crate's own source with cc (no cmake needed).
+        "aws-lc-sys" => true,
+        // Linux syscall numbers and types; links nothing.
+        "linux-raw-sys" => true,
+        // Only with the bundled SQLite, built with cc.
+        "libsqlite3-sys" => features.contains("bundled"),
+        _ => false,
+    }
+}
+
+#[test]
+fn no_system_library_in_the_build() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "--locked",
+            "-e",
+            "normal,build,dev",
+            "--prefix",
+            "none",
+            "--format",
+            "{p} [{f}]",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8(out.stdout).expect("utf8");
+    let mut names = 0;
+    let mut bad = Vec::new();
+    for line in tree.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(_version), Some(features)) =
+            (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        names += 1;
+        let is_sys = name.ends_with("-sys");
+        if name.starts_with("openssl") || (is_sys && !builds_its_own(name, features)) {
+            bad.push(format!("{name} {features}"));
+        }
+    }
+    assert!(names > 50, "cargo tree listed too little:\n{tree}");
+    assert!(
+        tree.lines().any(|l| l.starts_with("aws-lc-sys ")),
+        "the Flows endpoint's RSA is expected from aws-lc-sys"
+    );
+    bad.sort();
+    bad.dedup();
+    assert!(
+        bad.is_empty(),
+        "these crates link a system library; use a crate that builds its own (or a bundled \
+         feature), or add it to builds_its_own with the reason: {bad:?}"
+    );
+}
+
+#[test]
+fn the_sys_crate_rule_names_what_links_a_system_library() {
+    assert!(!builds_its_own("openssl-sys", "[]"));
+    assert!(!builds_its_own("libsqlite3-sys", "[pkg-config,vcpkg]"));
+    assert!(builds_its_own("libsqlite3-sys", "[bundled,pkg-config]"));
+    assert!(builds_its_own("aws-lc-sys", "[]"));
+}

@@ -507,6 +507,10 @@ impl<'a> Resolver<'a> {
                 let (word, leaves) = match &end.kind {
                     ActionKind::Goto(_) => ("goto", "the card leaves the stage here"),
                     ActionKind::Close(_) => ("close", "the conversation is closed here"),
+                    ActionKind::If { .. } => (
+                        "if",
+                        "every branch of this `if` ends the handler (`goto`, `close` or `handoff`)",
+                    ),
                     _ => ("handoff", "a human takes over here"),
                 };
                 self.diags.push(
@@ -517,17 +521,20 @@ impl<'a> Resolver<'a> {
                         "this never runs",
                     )
                     .with_secondary(end.span, leaves)
-                    .with_note("`goto`, `close` and `handoff` end the handler; the actions after them are skipped")
-                    .with_help(format!("move it before the `{word}`, or delete it")),
+                    .with_note(if word == "if" {
+                        "an `if` whose every branch ends with `goto`, `close` or `handoff` ends the handler; the actions after it are skipped"
+                    } else {
+                        "`goto`, `close` and `handoff` end the handler; the actions after them are skipped"
+                    })
+                    .with_help(if word == "if" {
+                        "move it into the branches (before their `goto`, `close` or `handoff`), or delete it".to_string()
+                    } else {
+                        format!("move it before the `{word}`, or delete it")
+                    }),
                 );
             }
             self.action(action);
-            if end.is_none()
-                && matches!(
-                    action.kind,
-                    ActionKind::Goto(_) | ActionKind::Close(_) | ActionKind::Handoff(_)
-                )
-            {
+            if end.is_none() && ends(action) {
                 end = Some(action);
             }
         }
@@ -918,6 +925,20 @@ fn action_word(kind: &ActionKind) -> &'static str {
         ActionKind::Close(_) => "close",
         ActionKind::Ignore => "ignore",
         ActionKind::If { .. } => "if",
+    }
+}
+
+/// Whether an action ends the handler on every path: `goto`, `close`, `handoff`, or an
+/// `if` with an `else` whose branches both end it.
+fn ends(action: &Action) -> bool {
+    match &action.kind {
+        ActionKind::Goto(_) | ActionKind::Close(_) | ActionKind::Handoff(_) => true,
+        ActionKind::If {
+            then,
+            otherwise: Some(otherwise),
+            ..
+        } => then.actions.iter().any(ends) && otherwise.actions.iter().any(ends),
+        _ => false,
     }
 }
 

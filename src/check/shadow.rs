@@ -6,15 +6,20 @@
 //! shadows. W0602 is reported for:
 //! - any message-triggered handler after an unguarded `otherwise` or `on message`;
 //! - keywords already listed by an earlier `on keyword`, compared after folding case and
-//!   accents ("Não" is "nao"); when only some keywords of a trigger are taken, each of
-//!   those is labelled;
-//! - the same for `on button` titles and `on choice` rows (compared exactly, as the tap
-//!   carries the title), and an `on regex` with the same pattern;
+//!   accents exactly as the engine does ("Não" is "nao"), and keywords that hold an
+//!   earlier keyword as a whole word ("segunda via" after "via": the engine finds "via" in
+//!   every such message and the earlier handler wins); when only some keywords of a
+//!   trigger are taken, each of those is labelled;
+//! - the same for `on button` titles and `on choice` rows (folded like keywords, as the
+//!   engine compares taps), and an `on regex` with the same pattern;
 //! - a media kind already taken (`on image` after `on media`), and `on media` once all
 //!   five media kinds are taken;
 //! - a second `on form F submitted` for the same form, a second `on event E` for the
-//!   same event, a second `on enter`, and a second timer with the same trigger
-//!   (`after 10m silence` twice).
+//!   same event, and a second `on enter`.
+//!
+//! Timers never shadow each other: every timer fires, and two of the same length (twice
+//! `after 10m silence`, or one in `anywhere` and one in the stage) fire one after the
+//! other in source order, each unless an earlier one moved or closed the card.
 
 use super::Cx;
 use super::graph::Graph;
@@ -24,17 +29,35 @@ use crate::diag::{Diagnostic, codes};
 use crate::syntax::ast::{Handler, Text, TriggerKind};
 use crate::syntax::span::Span;
 use std::collections::HashMap;
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
-/// Folds a keyword for comparison: accents dropped (NFD without combining marks),
-/// lowercase, runs of whitespace collapsed.
+/// Folds a keyword, button title or row title the way the engine compares them
+/// (`compile::fold::fold_answer`): accents dropped, lowercase, runs of whitespace
+/// collapsed, trimmed.
 pub(crate) fn fold(s: &str) -> String {
-    let bare: String = s.nfd().filter(|c| !is_combining_mark(*c)).collect();
-    bare.to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::compile::fold::fold_answer(s)
+}
+
+/// The earliest keyword taken above that every message with `keyword` (folded) holds as
+/// a whole word, as the engine matches keywords: itself, or a shorter keyword inside it
+/// (`"via"` inside `"segunda via"`).
+fn taken_keyword<'t>(keyword: &str, taken: &'t HashMap<String, Span>) -> Option<(&'t str, Span)> {
+    if let Some((k, at)) = taken.get_key_value(keyword) {
+        return Some((k.as_str(), *at));
+    }
+    taken
+        .iter()
+        .filter(|(k, _)| !k.is_empty() && contains_word(keyword, k))
+        .min_by_key(|(k, at)| (**at, k.as_str()))
+        .map(|(k, at)| (k.as_str(), *at))
+}
+
+/// Whether `word` occurs in `text` with no letter or digit on either side.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(start, m)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + m.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// What earlier unguarded handlers already take, each with the span of the trigger that
@@ -51,8 +74,6 @@ struct Taken {
     intents: HashMap<String, Span>,
     events: HashMap<String, Span>,
     enter: Option<Span>,
-    silence: HashMap<u64, Span>,
-    in_stage: HashMap<u64, Span>,
 }
 
 /// Why a handler, or some options of its trigger, never fire.
@@ -114,6 +135,53 @@ fn options(
         .iter()
         .filter_map(|t| taken.get(&key(&t.value)).map(|at| (t, *at)))
         .collect();
+    finding(h, items, hits, noun)
+}
+
+/// Keywords already taken above: the same keyword, or a whole-word keyword inside it.
+fn taken_keywords(h: &Handler, items: &[Text], taken: &HashMap<String, Span>) -> Option<Finding> {
+    let hits: Vec<(&Text, Span, Option<&str>)> = items
+        .iter()
+        .filter_map(|t| {
+            let own = fold(&t.value);
+            taken_keyword(&own, taken).map(|(k, at)| (t, at, (k != own).then_some(k)))
+        })
+        .collect();
+    let inside: Vec<(Span, String)> = hits
+        .iter()
+        .filter_map(|(t, _, k)| {
+            k.map(|k| {
+                (
+                    t.span,
+                    format!("every message with it holds \"{k}\", which an earlier handler takes"),
+                )
+            })
+        })
+        .collect();
+    let mut f = finding(
+        h,
+        items,
+        hits.iter().map(|(t, at, _)| (*t, *at)).collect(),
+        "keyword",
+    )?;
+    if !inside.is_empty() && f.more.len() + 1 < items.len() {
+        f.help = "move this handler above the one that matches first, or remove those keywords";
+    }
+    for (span, label) in inside {
+        if f.at.0 == span {
+            f.at.1 = label;
+        } else if let Some(m) = f.more.iter_mut().find(|(s, _)| *s == span) {
+            m.1 = label;
+        } else {
+            f.more.push((span, label));
+        }
+    }
+    Some(f)
+}
+
+/// The finding for options of a list trigger taken above (`hits`: each with the earlier
+/// trigger that takes it).
+fn finding(h: &Handler, items: &[Text], hits: Vec<(&Text, Span)>, noun: &str) -> Option<Finding> {
     if hits.is_empty() {
         return None;
     }
@@ -154,10 +222,6 @@ fn options(
     })
 }
 
-fn exact(s: &str) -> String {
-    s.to_string()
-}
-
 fn media_bit(k: Kind) -> u8 {
     k as u8
 }
@@ -182,9 +246,9 @@ impl Taken {
             });
         }
         match kind {
-            TriggerKind::Keyword(words) => options(h, words, &self.keywords, fold, "keyword"),
-            TriggerKind::Button(titles) => options(h, titles, &self.buttons, exact, "button"),
-            TriggerKind::Choice(rows) => options(h, rows, &self.choices, exact, "choice"),
+            TriggerKind::Keyword(words) => taken_keywords(h, words, &self.keywords),
+            TriggerKind::Button(titles) => options(h, titles, &self.buttons, fold, "button"),
+            TriggerKind::Choice(rows) => options(h, rows, &self.choices, fold, "choice"),
             TriggerKind::Regex(re) => self
                 .regexes
                 .get(&re.source)
@@ -246,15 +310,13 @@ impl Taken {
             TriggerKind::Enter => self
                 .enter
                 .map(|at| whole(at, "the earlier `on enter` runs instead")),
-            TriggerKind::Silence(d) => self
-                .silence
-                .get(&d.seconds)
-                .map(|at| whole(*at, "an identical timer above fires first")),
-            TriggerKind::InStage(d) => self
-                .in_stage
-                .get(&d.seconds)
-                .map(|at| whole(*at, "an identical timer above fires first")),
-            TriggerKind::Message | TriggerKind::When | TriggerKind::Otherwise => None,
+            // Every timer fires, those of the same length one after the other in source
+            // order (docs/semantics.md): none shadows another.
+            TriggerKind::Silence(_)
+            | TriggerKind::InStage(_)
+            | TriggerKind::Message
+            | TriggerKind::When
+            | TriggerKind::Otherwise => None,
         }
     }
 
@@ -275,12 +337,12 @@ impl Taken {
             }
             TriggerKind::Button(titles) => {
                 for t in titles {
-                    self.buttons.entry(t.value.clone()).or_insert(at);
+                    self.buttons.entry(fold(&t.value)).or_insert(at);
                 }
             }
             TriggerKind::Choice(rows) => {
                 for r in rows {
-                    self.choices.entry(r.value.clone()).or_insert(at);
+                    self.choices.entry(fold(&r.value)).or_insert(at);
                 }
             }
             TriggerKind::Regex(re) => {
@@ -305,13 +367,7 @@ impl Taken {
             TriggerKind::Enter => {
                 self.enter.get_or_insert(at);
             }
-            TriggerKind::Silence(d) => {
-                self.silence.entry(d.seconds).or_insert(at);
-            }
-            TriggerKind::InStage(d) => {
-                self.in_stage.entry(d.seconds).or_insert(at);
-            }
-            TriggerKind::When => {}
+            TriggerKind::Silence(_) | TriggerKind::InStage(_) | TriggerKind::When => {}
         }
     }
 

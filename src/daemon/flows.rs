@@ -9,13 +9,14 @@
 //!
 //! The endpoint follows Meta's data API 3.0: RSA-OAEP (SHA-256, MGF1 SHA-256) unwraps
 //! the AES-128 key, AES-GCM with the 16-byte IV decrypts the body, and the answer is
-//! encrypted with the same key and the bit-flipped IV. Crypto is the system OpenSSL.
+//! encrypted with the same key and the bit-flipped IV (src/crypto.rs).
 
 use super::Shared;
 use super::metrics::Metrics;
 use super::store::FlowToken;
 use super::wire::inbound;
 use crate::compile::{Program, Value};
+pub use crate::crypto::{FlowKey, flip, gcm_open, gcm_seal};
 use crate::engine::forms::Refused;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,11 +24,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use openssl::md::Md;
-use openssl::pkey::{PKey, Private};
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::rsa::Padding;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,66 +31,6 @@ use std::sync::Arc;
 /// A fresh flow token: 128 random bits, hex.
 pub fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
-}
-
-/// The RSA private key whose public half is registered with WhatsApp.
-pub struct FlowKey(PKey<Private>);
-
-impl std::fmt::Debug for FlowKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FlowKey(***)")
-    }
-}
-
-impl FlowKey {
-    /// Reads a PEM key: PKCS#8 or PKCS#1, plain or protected by a passphrase (Meta's
-    /// key generator writes passphrase-protected PKCS#1).
-    pub fn from_pem(pem: &[u8], passphrase: Option<&[u8]>) -> Result<FlowKey, String> {
-        let key = match passphrase {
-            Some(p) => PKey::private_key_from_pem_passphrase(pem, p),
-            None => PKey::private_key_from_pem(pem),
-        }
-        .map_err(|_| {
-            "the Flows private key is not a readable PEM private key (wrong passphrase?)"
-                .to_string()
-        })?;
-        if key.rsa().is_err() {
-            return Err("the Flows private key is not an RSA key".into());
-        }
-        Ok(FlowKey(key))
-    }
-
-    /// RSA-OAEP with SHA-256 for the digest and MGF1, empty label; the AES-128 key.
-    pub fn unwrap_key(&self, wrapped: &[u8]) -> Option<[u8; 16]> {
-        let mut ctx = PkeyCtx::new(&self.0).ok()?;
-        ctx.decrypt_init().ok()?;
-        ctx.set_rsa_padding(Padding::PKCS1_OAEP).ok()?;
-        ctx.set_rsa_oaep_md(Md::sha256()).ok()?;
-        ctx.set_rsa_mgf1_md(Md::sha256()).ok()?;
-        let mut out = Vec::new();
-        ctx.decrypt_to_vec(wrapped, &mut out).ok()?;
-        out.try_into().ok()
-    }
-}
-
-/// AES-128-GCM decryption of `ciphertext || tag` with any IV length.
-pub fn gcm_open(key: &[u8; 16], iv: &[u8], blob: &[u8]) -> Option<Vec<u8>> {
-    let split = blob.len().checked_sub(16)?;
-    let (data, tag) = blob.split_at(split);
-    decrypt_aead(Cipher::aes_128_gcm(), key, Some(iv), &[], data, tag).ok()
-}
-
-/// AES-128-GCM encryption; returns `ciphertext || tag`.
-pub fn gcm_seal(key: &[u8; 16], iv: &[u8], plain: &[u8]) -> Option<Vec<u8>> {
-    let mut tag = [0u8; 16];
-    let mut out = encrypt_aead(Cipher::aes_128_gcm(), key, Some(iv), &[], plain, &mut tag).ok()?;
-    out.extend_from_slice(&tag);
-    Some(out)
-}
-
-/// The IV of the answer: every bit of the request's IV inverted.
-pub fn flip(iv: &[u8; 16]) -> [u8; 16] {
-    iv.map(|b| !b)
 }
 
 /// A decrypted endpoint request and the key material to answer it.
@@ -578,54 +514,6 @@ pub fn refusal_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::rsa::Rsa;
-    use openssl::symm::Cipher as SymmCipher;
-
-    fn wrap(key: &PKey<Private>, aes: &[u8]) -> Vec<u8> {
-        let mut ctx = PkeyCtx::new(key).expect("ctx");
-        ctx.encrypt_init().expect("init");
-        ctx.set_rsa_padding(Padding::PKCS1_OAEP).expect("padding");
-        ctx.set_rsa_oaep_md(Md::sha256()).expect("md");
-        ctx.set_rsa_mgf1_md(Md::sha256()).expect("mgf1");
-        let mut out = Vec::new();
-        ctx.encrypt_to_vec(aes, &mut out).expect("wrap");
-        out
-    }
-
-    #[test]
-    fn passphrase_protected_pkcs1_keys_are_read_like_metas_generator_writes_them() {
-        let rsa = Rsa::generate(2048).expect("rsa");
-        let pem = rsa
-            .private_key_to_pem_passphrase(SymmCipher::des_ede3_cbc(), b"s3cret")
-            .expect("pem");
-        assert!(String::from_utf8_lossy(&pem).contains("BEGIN RSA PRIVATE KEY"));
-        let key = FlowKey::from_pem(&pem, Some(b"s3cret")).expect("reads");
-        assert!(FlowKey::from_pem(&pem, Some(b"wrong")).is_err());
-        assert!(FlowKey::from_pem(b"not a key", None).is_err());
-        let pkey = PKey::from_rsa(rsa).expect("pkey");
-        let aes = [7u8; 16];
-        assert_eq!(key.unwrap_key(&wrap(&pkey, &aes)), Some(aes));
-        // A wrapped value of another length is not an AES-128 key.
-        assert_eq!(key.unwrap_key(&wrap(&pkey, &[1u8; 24])), None);
-        assert_eq!(key.unwrap_key(b"garbage"), None);
-        assert_eq!(format!("{key:?}"), "FlowKey(***)");
-    }
-
-    #[test]
-    fn ec_keys_are_refused() {
-        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
-            .expect("group");
-        let ec = openssl::ec::EcKey::generate(&group).expect("ec");
-        let pem = PKey::from_ec_key(ec)
-            .expect("pkey")
-            .private_key_to_pem_pkcs8()
-            .expect("pem");
-        assert_eq!(
-            FlowKey::from_pem(&pem, None).err().as_deref(),
-            Some("the Flows private key is not an RSA key")
-        );
-    }
-
     #[test]
     fn static_answers_walk_the_screens() {
         let screens = vec!["A".to_string(), "B".to_string()];

@@ -43,10 +43,18 @@ impl Run<'_> {
         true
     }
 
+    /// The id of a handler's timer. Hosts deliver timers due at the same instant in the
+    /// order of their ids, so ids sort in source order: `anywhere` (`a`) before the
+    /// stage's own (`s`), and the handler index with one `~` per extra digit (`s9` <
+    /// `s~10` < `s~~100`), which keeps the ids of the first ten handlers as they were.
     pub(super) fn timer_id(stage: &str, kind: &str, h: HandlerRef) -> String {
+        fn index(i: usize) -> String {
+            let digits = i.to_string();
+            format!("{}{digits}", "~".repeat(digits.len() - 1))
+        }
         match h {
-            HandlerRef::Anywhere(i) => format!("{stage}/{kind}/a{i}"),
-            HandlerRef::Stage(_, i) => format!("{stage}/{kind}/s{i}"),
+            HandlerRef::Anywhere(i) => format!("{stage}/{kind}/a{}", index(i)),
+            HandlerRef::Stage(_, i) => format!("{stage}/{kind}/s{}", index(i)),
             HandlerRef::Sla(s, t) => format!("{stage}/{kind}/sla{s}.{t}"),
         }
     }

@@ -5,13 +5,16 @@
 #![allow(dead_code)]
 
 use super::fake;
+use aes_gcm::aead::consts::U16;
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aes::Aes128;
+use aes_gcm::{AesGcm, Nonce};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{
+    KeySize, OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, PrivateDecryptingKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use openssl::md::Md;
-use openssl::pkey::{PKey, Private};
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::rsa::{Padding, Rsa};
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,7 +62,7 @@ pub struct Daemon {
     pub graph: fake::Fake,
     pub hooks: fake::Fake,
     pub client: reqwest::Client,
-    pub key: PKey<Private>,
+    pub key: PrivateDecryptingKey,
 }
 
 fn temp_dir() -> PathBuf {
@@ -82,9 +85,8 @@ pub async fn start(script: &str, toml: &str) -> Daemon {
     let script_path = dir.join("script.flow");
     std::fs::write(&script_path, script.replace("{HOOK}", &hooks.url())).expect("write");
     let loaded = daemon::load_script(&script_path).expect("script checks");
-    let rsa = Rsa::generate(2048).expect("rsa key");
-    let key = PKey::from_rsa(rsa).expect("pkey");
-    let pem = String::from_utf8(key.private_key_to_pem_pkcs8().expect("pem")).expect("utf8");
+    let key = new_key();
+    let pem = pkcs8_pem(&key);
     let db = dir.join("wafl.db");
     let graph_url = graph.url();
     let env = move |k: &str| -> Option<String> {
@@ -153,29 +155,19 @@ pub struct Request {
 
 /// Encrypts `plain` like the WhatsApp client: a random AES-128 key wrapped with
 /// RSA-OAEP (SHA-256, MGF1 SHA-256), AES-GCM with a 16-byte IV, tag appended.
-pub fn encrypt_request(key: &PKey<Private>, plain: &Value) -> Request {
+pub fn encrypt_request(key: &PrivateDecryptingKey, plain: &Value) -> Request {
     let aes: [u8; 16] = rand::random();
     let iv: [u8; 16] = rand::random();
-    let public = PKey::public_key_from_pem(&key.public_key_to_pem().expect("public pem"))
-        .expect("public key");
-    let mut ctx = PkeyCtx::new(&public).expect("ctx");
-    ctx.encrypt_init().expect("init");
-    ctx.set_rsa_padding(Padding::PKCS1_OAEP).expect("padding");
-    ctx.set_rsa_oaep_md(Md::sha256()).expect("oaep md");
-    ctx.set_rsa_mgf1_md(Md::sha256()).expect("mgf1 md");
-    let mut wrapped = Vec::new();
-    ctx.encrypt_to_vec(&aes, &mut wrapped).expect("wrap");
-    let mut tag = [0u8; 16];
-    let mut data = encrypt_aead(
-        Cipher::aes_128_gcm(),
-        &aes,
-        Some(&iv),
-        &[],
-        plain.to_string().as_bytes(),
-        &mut tag,
-    )
-    .expect("gcm");
-    data.extend_from_slice(&tag);
+    let public = OaepPublicEncryptingKey::new(key.public_key()).expect("public key");
+    let mut wrapped = vec![0u8; public.ciphertext_size()];
+    let n = public
+        .encrypt(&OAEP_SHA256_MGF1SHA256, &aes, &mut wrapped, None)
+        .expect("wrap")
+        .len();
+    wrapped.truncate(n);
+    let data = AesGcm::<Aes128, U16>::new(&aes.into())
+        .encrypt(&Nonce::<U16>::from(iv), plain.to_string().as_bytes())
+        .expect("gcm");
     Request {
         body: json!({
             "encrypted_flow_data": B64.encode(&data),
@@ -187,20 +179,31 @@ pub fn encrypt_request(key: &PKey<Private>, plain: &Value) -> Request {
     }
 }
 
+/// A fresh RSA-2048 key.
+pub fn new_key() -> PrivateDecryptingKey {
+    PrivateDecryptingKey::generate(KeySize::Rsa2048).expect("rsa key")
+}
+
+/// The key as PKCS#8 PEM, the way `WAFL_FLOWS_PRIVATE_KEY` carries it.
+pub fn pkcs8_pem(key: &PrivateDecryptingKey) -> String {
+    let der = key.as_der().expect("pkcs8");
+    let b64 = B64.encode(der.as_ref());
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("ascii"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem
+}
+
 /// Decrypts an answer with the request's key and the bit-flipped IV.
 pub fn decrypt_answer(req: &Request, body: &str) -> Value {
     let blob = B64.decode(body.trim()).expect("base64 answer");
-    let (data, tag) = blob.split_at(blob.len() - 16);
     let flipped = req.iv.map(|b| !b);
-    let plain = decrypt_aead(
-        Cipher::aes_128_gcm(),
-        &req.aes,
-        Some(&flipped),
-        &[],
-        data,
-        tag,
-    )
-    .expect("answer decrypts with the flipped IV");
+    let plain = AesGcm::<Aes128, U16>::new(&req.aes.into())
+        .decrypt(&Nonce::<U16>::from(flipped), blob.as_slice())
+        .expect("answer decrypts with the flipped IV");
     serde_json::from_slice(&plain).expect("answer is JSON")
 }
 

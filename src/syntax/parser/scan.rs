@@ -236,6 +236,37 @@ impl Scanned {
     }
 }
 
+/// The last words a declaration without braces can end with: the field types that take
+/// no argument, date bounds without one, and numbers (`between 1 and 8`).
+const DECLARATION_END_WORDS: &[&str] = &[
+    "email", "phone", "yesno", "text", "number", "date", "past", "future", "today",
+];
+
+impl Scanned {
+    /// True when token `idx`, in the middle of a line at the top level, follows what can
+    /// only end a declaration: a string (`invalid "..."`, `from "faq.md"`, `lang "pt"`),
+    /// a regular expression, a number or a field type, and is followed by what starts
+    /// one (a name, a string or `{`). A declaration keyword after a name (`with field`,
+    /// `field team:`) stays a name.
+    pub(super) fn after_declaration_end(&self, src: &str, idx: usize) -> bool {
+        let Some(prev) = idx.checked_sub(1).and_then(|p| self.toks.get(p)) else {
+            return false;
+        };
+        let ends = match prev.kind {
+            TokKind::Str | TokKind::Regex => true,
+            TokKind::Word => {
+                let w = self.text(src, idx - 1);
+                DECLARATION_END_WORDS.contains(&w) || w.bytes().all(|b| b.is_ascii_digit())
+            }
+            _ => false,
+        };
+        ends && self
+            .toks
+            .get(idx + 1)
+            .is_some_and(|t| matches!(t.kind, TokKind::Word | TokKind::Str | TokKind::OpenBrace))
+    }
+}
+
 /// One piece of the file in token indices `[first, last]`, or a stray `}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Piece {
@@ -257,7 +288,7 @@ pub(super) fn top_level(src: &str, sc: &mut Scanned) -> Vec<Piece> {
         let word = sc.text(src, idx);
         let is_top = t.kind == TokKind::Word && TOP_KEYWORDS.contains(&word);
         let starts = if stack.is_empty() {
-            is_top && sc.at_statement_start(idx, 0)
+            is_top && (sc.at_statement_start(idx, 0) || sc.after_declaration_end(src, idx))
         } else {
             is_top && t.col0 && looks_like_head(src, sc, idx)
         };
