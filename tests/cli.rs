@@ -96,3 +96,128 @@ fn examples_check_clean_and_deny_warnings_is_honoured() {
         Some(1)
     );
 }
+
+fn wafl_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wafl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the wafl binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wafl-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Every command says the same about a path that does not exist or is of the wrong
+/// kind, and exits 2: usage and input problems are 2, problems in the scripts 1.
+#[test]
+fn missing_files_and_folders_are_reported_alike_with_exit_two() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, _, err) = wafl_in(here, &["check", "does/not/exist.flow"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: no such file or folder `does/not/exist.flow`"),
+        "{err}"
+    );
+    assert!(!err.contains("no problems"), "{err}");
+    assert!(err.contains("stopped short"), "{err}");
+
+    let (code, _, err) = wafl_in(here, &["test", "does/not/exist.flow"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: no such file or folder `does/not/exist.flow`"),
+        "{err}"
+    );
+
+    let (code, _, err) = wafl_in(here, &["run", "does/not/exist.flow"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: no such file `does/not/exist.flow`"),
+        "{err}"
+    );
+
+    let (code, _, err) = wafl_in(here, &["run", "examples"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: `examples` is a folder: `wafl run` takes one `.flow` file"),
+        "{err}"
+    );
+}
+
+/// A folder given to `check` stands for the `.flow` files in it; one with none is an
+/// input problem.
+#[test]
+fn check_of_a_folder_checks_its_flow_files() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, _, err) = wafl_in(here, &["check", "--deny", "warnings", "examples"]);
+    assert_eq!(code, Some(0), "{err}");
+    let files = std::fs::read_dir(here.join("examples"))
+        .expect("examples")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "flow"))
+        .count();
+    assert!(
+        err.contains(&format!("checked {files} file(s): no problems")),
+        "{err}"
+    );
+    let empty = temp_dir("empty");
+    let (code, _, err) = wafl_in(&empty, &["check", "."]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: no `.flow` file in the folder `.`"),
+        "{err}"
+    );
+}
+
+/// `wafl test` that runs nothing fails, saying why: no test block where it looked, or a
+/// `--filter` that matches none of the tests it found.
+#[test]
+fn test_that_runs_nothing_exits_two_and_says_why() {
+    let empty = temp_dir("notests");
+    std::fs::write(
+        empty.join("plain.flow"),
+        "flow \"F\" { timezone \"UTC\" }\nstage a { otherwise { close } }\n",
+    )
+    .expect("write");
+    let (code, out, err) = wafl_in(&empty, &["test"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("error: no `test` block in `.` (1 `.flow` file(s) searched)"),
+        "{err}"
+    );
+
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = wafl_in(
+        here,
+        &[
+            "test",
+            "examples/support_desk.flow",
+            "--filter",
+            "zzz-no-such-test",
+        ],
+    );
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("0 passed, 0 failed"), "{out}");
+    assert!(
+        err.contains("error: no test matches `--filter zzz-no-such-test` ("),
+        "{err}"
+    );
+    assert!(err.contains("test(s) in 1 file(s)"), "{err}");
+
+    let (code, out, _) = wafl_in(
+        here,
+        &["test", "examples/support_desk.flow", "--filter", "menu"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+}

@@ -1,6 +1,7 @@
 //! Crash safety: under a stream of inbound messages, the `wafl run` process is killed
 //! with SIGKILL at random moments and restarted. Afterwards every acknowledged message
-//! was stored and processed exactly once, no reply or webhook was lost, duplicates at the
+//! was stored and processed exactly once, no reply or webhook was lost, replies and
+//! webhook posts first arrived in message order, duplicates at the
 //! fake servers never outnumber the kills, and a duplicated webhook carries the same
 //! idempotency key as its first delivery.
 
@@ -208,6 +209,44 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
             "reply to n{i} was lost"
         );
     }
+    // Order: the contact's replies (and webhook posts) first arrived in message order,
+    // through every kill; a repeat after a kill is only ever the request in flight.
+    let first_seen = |texts: Vec<String>, prefix: &str| -> Vec<usize> {
+        let mut seen = BTreeSet::new();
+        texts
+            .into_iter()
+            .filter_map(|t| t.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok()))
+            .filter(|n| seen.insert(*n))
+            .collect()
+    };
+    let reply_order = first_seen(
+        graph
+            .requests()
+            .iter()
+            .filter_map(|r| r.body.pointer("/text/body").and_then(|b| b.as_str()))
+            .map(str::to_string)
+            .collect(),
+        "got n",
+    );
+    assert_eq!(
+        reply_order,
+        (0..MESSAGES).collect::<Vec<_>>(),
+        "replies left out of order"
+    );
+    let post_order = first_seen(
+        hooks
+            .requests()
+            .iter()
+            .filter_map(|r| r.body.get("text").and_then(|b| b.as_str()))
+            .map(str::to_string)
+            .collect(),
+        "n",
+    );
+    assert_eq!(
+        post_order,
+        (0..MESSAGES).collect::<Vec<_>>(),
+        "webhook posts left out of order"
+    );
     let reply_dups: usize = reply_counts.values().map(|c| c - 1).sum();
     assert!(
         reply_dups <= kills,

@@ -150,7 +150,9 @@ stage entry {
     route billing
     goto entry
   }
-  when (contact has tag "vip" or contact.new) and not order is set { ask order "Número?" tries 3 else handoff billing }
+  when (contact has tag "vip" or contact.new) and not order is set {
+    ask order "Número?" tries 3 else handoff billing
+  }
 
   otherwise {
     if contact.returning { reply "Welcome back!" } else { reply "Hello!" }
@@ -244,4 +246,100 @@ fn fmt_check_lists_files_that_would_change_and_fmt_rewrites_them() {
             .contains("reply \"x }")
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_block_written_on_one_line_is_broken_when_it_passes_100_columns() {
+    let short = "stage a {\n  on keyword \"hi\" { reply \"Hello!\"; close }\n}\n";
+    assert_eq!(wafl::fmt::format(short).expect("formats"), short);
+    let long = "team reception { agents \"recepcao@clinicavida.example\", \"marina@clinicavida.example\"; hours office_hours }\n\
+                stage a {\n  on keyword \"hi\" { reply \"Hello, and welcome to the clinic: how can we help you today, dear patient?\"; close }\n  \
+                otherwise { if contact.new { reply \"Welcome to the clinic, we are so very glad to see you here again today\" } else { close } }\n}\n";
+    let out = wafl::fmt::format(long).expect("formats");
+    assert_eq!(
+        out,
+        "team reception {\n  agents \"recepcao@clinicavida.example\", \"marina@clinicavida.example\"\n  hours office_hours\n}\n\
+         \n\
+         stage a {\n  on keyword \"hi\" {\n    reply \"Hello, and welcome to the clinic: how can we help you today, dear patient?\"\n    close\n  }\n  \
+         otherwise {\n    if contact.new {\n      reply \"Welcome to the clinic, we are so very glad to see you here again today\"\n    } else {\n      close\n    }\n  }\n}\n"
+    );
+    // What cannot be broken (one long string) may stay longer.
+    assert!(
+        out.lines()
+            .all(|l| l.chars().count() <= 100 || !l.contains('{')),
+        "{out}"
+    );
+    // Broken once, it stays broken.
+    assert_eq!(wafl::fmt::format(&out).expect("formats"), out);
+}
+
+#[test]
+fn crlf_line_endings_are_kept() {
+    let src = "stage a {\r\notherwise {   ignore }\r\n}\r\n";
+    assert_eq!(
+        wafl::fmt::format(src).expect("formats"),
+        "stage a {\r\n  otherwise { ignore }\r\n}\r\n"
+    );
+    let lf = "stage a {\notherwise {   ignore }\n}\n";
+    assert_eq!(
+        wafl::fmt::format(lf).expect("formats"),
+        "stage a {\n  otherwise { ignore }\n}\n"
+    );
+    // Errors point into the text as given.
+    let broken = "stage a {\r\n  otherwise { reply \"x }\r\n}\r\n";
+    let Err(wafl::fmt::FmtError::Syntax(diags)) = wafl::fmt::format(broken) else {
+        panic!("a syntax error is refused");
+    };
+    let quote = broken.find("\"x").expect("quote") as u32;
+    assert!(
+        diags.iter().any(|d| d.primary.span.start == quote),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn fmt_dash_formats_standard_input_to_standard_output() {
+    use std::io::Write;
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wafl"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the wafl binary runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wafl ends")
+    };
+    let out = run(
+        &["fmt", "-"],
+        "stage a {\r\notherwise {   ignore }\r\n}\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "stage a {\r\n  otherwise { ignore }\r\n}\r\n"
+    );
+    // Formatted input is echoed unchanged; `--check` says whether it would change.
+    let tidy = "stage a {\n  otherwise { ignore }\n}\n";
+    let out = run(&["fmt", "-"], tidy);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), tidy);
+    assert_eq!(run(&["fmt", "--check", "-"], tidy).status.code(), Some(0));
+    let out = run(
+        &["fmt", "--check", "-"],
+        "stage a { otherwise {   ignore } }\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "<stdin>");
+    // Syntax errors: reported on stderr against `<stdin>`, nothing on stdout, exit 2.
+    let out = run(&["fmt", "-"], "stage a {\n  otherwise { reply \"x }\n}\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>"));
 }

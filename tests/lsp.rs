@@ -465,3 +465,235 @@ fn fix_titled(c: &mut Client, diag: &Value, title: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no `{title}` in {actions}"))
 }
+
+fn items_of(v: &Value) -> Vec<Value> {
+    v.get("items")
+        .unwrap_or(v)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Completion in the middle of a word replaces that word (`textEdit`) and filters on the
+/// label; a multi-word item replaces the words already typed instead of repeating them;
+/// strings and comments get nothing.
+#[test]
+fn completion_replaces_the_word_being_typed_and_stays_out_of_strings_and_comments() {
+    const URI2: &str = "file:///tmp/typing.flow";
+    let text = "flow \"F\" { timezone \"UTC\" }\n\
+                stage triage {\n  on keyword \"a\" { goto tri }\n  after si\n  \
+                otherwise { reply \"goto tri {contact.na\" } // goto tri\n}\n\
+                stage trial { otherwise { close } }\n";
+    let (mut c, _) = Client::start();
+    c.open(URI2, text);
+
+    // `goto tri|`: stages, each replacing `tri`.
+    let (l, col) = pos_of(text, "goto tri }", 8);
+    let items = items_of(&c.request("textDocument/completion", at(URI2, l, col)));
+    let triage = items
+        .iter()
+        .find(|i| i["label"] == "triage")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(triage["filterText"], "triage", "{items:?}");
+    assert_eq!(triage["textEdit"]["newText"], "triage", "{triage}");
+    assert_eq!(
+        triage["textEdit"]["range"],
+        json!({"start": {"line": l, "character": col - 3}, "end": {"line": l, "character": col}})
+    );
+    assert!(items.iter().any(|i| i["label"] == "trial"), "{items:?}");
+
+    // `after si|`: the trigger replaces `after si`, not only `si`.
+    let (l, col) = pos_of(text, "after si", 8);
+    let items = items_of(&c.request("textDocument/completion", at(URI2, l, col)));
+    let silence = items
+        .iter()
+        .find(|i| i["label"] == "after silence")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        silence["textEdit"]["range"]["start"],
+        json!({"line": l, "character": col - 8}),
+        "{silence}"
+    );
+    assert!(
+        silence["textEdit"]["newText"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("after ") && !t.contains("after after")),
+        "{silence}"
+    );
+    // Triggers that do not start with what was typed are not offered.
+    assert!(
+        !items.iter().any(|i| i["label"] == "on keyword"),
+        "{items:?}"
+    );
+
+    // Inside a string's text and inside a comment: nothing.
+    let (l, col) = pos_of(text, "\"goto tri {", 9);
+    let items = items_of(&c.request("textDocument/completion", at(URI2, l, col)));
+    assert!(items.is_empty(), "{items:?}");
+    let (l, col) = pos_of(text, "// goto tri", 11);
+    let items = items_of(&c.request("textDocument/completion", at(URI2, l, col)));
+    assert!(items.is_empty(), "{items:?}");
+    // But an interpolation in a string is code: properties after `contact.`.
+    let (l, col) = pos_of(text, "{contact.na", 11);
+    let items = items_of(&c.request("textDocument/completion", at(URI2, l, col)));
+    let name = items
+        .iter()
+        .find(|i| i["label"] == "name")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        name["textEdit"]["range"]["start"],
+        json!({"line": l, "character": col - 2}),
+        "{items:?}"
+    );
+    c.shutdown();
+}
+
+/// A rename while part of the file could not be read is refused with the reason, never
+/// answered with an edit that misses the uses in the unread text; once fixed, it is
+/// complete.
+#[test]
+fn rename_during_a_syntax_error_is_refused_then_complete_once_fixed() {
+    const URI3: &str = "file:///tmp/renaming.flow";
+    let broken = "flow \"F\" { timezone \"UTC\" }\n\
+                  stage triage {\n  on keyword \"a\" { goto servico }\n  otherwise { close }\n}\n\
+                  stage other {\n  on keyword \"b\" { goto servico; reply }\n  otherwise { close }\n}\n\
+                  stage servico { otherwise { close } }\n";
+    let (mut c, _) = Client::start();
+    c.open(URI3, broken);
+    let (l, col) = pos_of(broken, "goto servico", 6);
+    let prep = c.request_raw("textDocument/prepareRename", at(URI3, l, col));
+    let msg = prep["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("cannot rename while the file has a syntax error (line 7"),
+        "{prep}"
+    );
+    let mut params = at(URI3, l, col);
+    params["newName"] = json!("service");
+    let answer = c.request_raw("textDocument/rename", params.clone());
+    assert!(answer["error"].is_object(), "{answer}");
+    assert!(answer["result"].is_null(), "{answer}");
+
+    let fixed = broken.replace("goto servico; reply }", "goto servico; reply \"ok\" }");
+    c.change(URI3, 2, &fixed);
+    let edit = c.request("textDocument/rename", params);
+    let edits = edit["changes"][URI3]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edits.len(), 3, "{edit}");
+    c.shutdown();
+}
+
+/// A client that does not announce snippet support gets plain text: placeholders become
+/// their defaults and no `$` is left; one that does gets snippets.
+#[test]
+fn completion_is_plain_text_for_clients_without_snippets() {
+    let (mut c, _) = Client::start_with(json!({}));
+    c.open(URI, CLEAN);
+    let (l, _) = pos_of(CLEAN, "  otherwise {\n    ask", 0);
+    let items = items_of(&c.request("textDocument/completion", at(URI, l, 2)));
+    let silence = items
+        .iter()
+        .find(|i| i["label"] == "after silence")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(silence["insertTextFormat"], 1, "{silence}");
+    assert_eq!(
+        silence["textEdit"]["newText"], "after 10m silence {\n  \n}",
+        "{silence}"
+    );
+    assert!(
+        items.iter().all(|i| !i["textEdit"]["newText"]
+            .as_str()
+            .unwrap_or_default()
+            .contains('$')),
+        "{items:?}"
+    );
+    c.shutdown();
+
+    let (mut c, _) = Client::start();
+    c.open(URI, CLEAN);
+    let items = items_of(&c.request("textDocument/completion", at(URI, l, 2)));
+    let silence = items
+        .iter()
+        .find(|i| i["label"] == "after silence")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(silence["insertTextFormat"], 2, "{silence}");
+    assert!(
+        silence["textEdit"]["newText"]
+            .as_str()
+            .is_some_and(|t| t.contains("${1:10m}")),
+        "{silence}"
+    );
+    c.shutdown();
+}
+
+/// Properties are properties wherever they are written: after `contact.` or `card.` in
+/// code and inside a string's `{...}`, and payload keys, even when the word is also a
+/// keyword of the language (`team`, `phone`).
+#[test]
+fn semantic_tokens_agree_on_properties_in_code_and_interpolations() {
+    const URI4: &str = "file:///tmp/tokens.flow";
+    let text = "flow \"F\" { timezone \"UTC\" }\nteam billing { agents \"a@b.c\" }\n\
+                webhook crm \"https://crm.example.com\"\n\
+                stage a {\n  on message when card.team == \"billing\" { post crm { phone: contact.phone } }\n  \
+                otherwise { reply \"Hi {contact.name} of {card.team}\"; close }\n}\n";
+    let (mut c, init) = Client::start();
+    let legend: Vec<String> =
+        init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+    c.open(URI4, text);
+    let toks = c.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": URI4 } }),
+    );
+    let data: Vec<u32> = toks["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64().map(|n| n as u32))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (mut line, mut col) = (0, 0);
+    let mut decoded = Vec::new();
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            col = 0;
+        }
+        line += t[0];
+        col += t[1];
+        decoded.push((line, col, legend[t[3] as usize].clone()));
+    }
+    let class = |needle: &str, skip: usize| {
+        let (l, c) = pos_of(text, needle, skip);
+        decoded
+            .iter()
+            .find(|t| t.0 == l && t.1 == c)
+            .map(|t| t.2.clone())
+            .unwrap_or_else(|| format!("no token at {l}:{c}"))
+    };
+    // In code.
+    assert_eq!(class("card.team ==", 5), "property");
+    assert_eq!(class("contact.phone }", 8), "property");
+    assert_eq!(class("phone: contact", 0), "property");
+    // The same words inside interpolations.
+    assert_eq!(class("{contact.name}", 9), "property");
+    assert_eq!(class("{card.team}", 6), "property");
+    assert_eq!(class("{card.team}", 1), class("card.team ==", 0));
+    assert_eq!(class("{contact.name}", 1), class("contact.phone }", 0));
+    c.shutdown();
+}

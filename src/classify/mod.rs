@@ -66,14 +66,18 @@ pub struct Model {
     table: Table,
     /// Per feature: its IDF weight (channel scale included).
     idf: Vec<f32>,
-    /// Per feature: `(example, its label, weight)` of the unit-length example vectors, in
-    /// example order; only features rare enough to tell examples apart (`max_df_share`).
-    postings: Vec<Vec<(u32, u32, f32)>>,
+    /// Per feature: `(example, weight)` of the unit-length example vectors, in example
+    /// order; only features rare enough to tell examples apart (`max_df_share`). A label's
+    /// share of them is the sum over its examples, so postings carry no label.
+    postings: Vec<Vec<(u32, f32)>>,
     /// Per example: its unit-length vector, by feature index.
     example_vecs: Vec<Vec<(u32, f32)>>,
-    /// Per feature: `(label, weight)` of the summed example vectors (centroids), in label
-    /// order; only for the common features that have no postings.
-    centroid: Vec<Vec<(u32, f32)>>,
+    /// Per feature: its row in `centroid`, or [`NO_ROW`]; only the common features that
+    /// have no postings have a row.
+    centroid_row: Vec<u32>,
+    /// Rows of one weight per label (label order) of the summed example vectors
+    /// (centroids), one row per common feature: dense, so adding a row is one pass.
+    centroid: Vec<f32>,
     /// Per label: the length of its summed vector.
     centroid_norm: Vec<f32>,
     /// Per example: its dot product with its own label's summed vector.
@@ -88,6 +92,9 @@ pub struct Model {
     /// The first three bytes of every known stem (see [`text::prefix_key`]).
     stem_prefixes: Table,
 }
+
+/// A feature without a dense centroid row.
+const NO_ROW: u32 = u32::MAX;
 
 /// How many of the best labels a ranking keeps.
 pub const TOP: usize = 3;
@@ -107,9 +114,10 @@ pub struct Score {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ranking {
     pub scores: Vec<Score>,
-    /// The words of the message as the classifier read them.
+    /// The words of the message as the classifier read them; empty unless the ranking
+    /// came from [`Model::explain`].
     pub words: Vec<String>,
-    /// Per word, its share of the best label's score (same order as `words`); all zero
+    /// Per word, its share of the best label's score (same order as `words`); empty
     /// unless the ranking came from [`Model::explain`].
     pub weights: Vec<f32>,
 }
@@ -299,24 +307,27 @@ impl Model {
         // A rare feature reaches the centroids through its example postings (a label's
         // sum is the sum of its examples), so only common ones keep centroid postings.
         let max_df = ((n * params.max_df_share).ceil() as usize).max(8);
-        let mut label_postings: Vec<Vec<(u32, u32, f32)>> = Vec::with_capacity(postings.len());
-        for (i, p) in postings.iter_mut().enumerate() {
+        let mut centroid_row = vec![NO_ROW; postings.len()];
+        let mut dense: Vec<f32> = Vec::new();
+        for ((p, c), row) in postings
+            .iter_mut()
+            .zip(&centroid)
+            .zip(centroid_row.iter_mut())
+        {
             if p.len() > max_df {
                 p.clear();
-                label_postings.push(Vec::new());
-            } else {
-                if let Some(c) = centroid.get_mut(i) {
-                    c.clear();
-                    c.shrink_to_fit();
+                p.shrink_to_fit();
+                *row = u32::try_from(dense.len() / labels.len().max(1)).unwrap_or(NO_ROW);
+                let start = dense.len();
+                dense.resize(start + labels.len(), 0.0);
+                for &(l, w) in c {
+                    if let Some(slot) = dense.get_mut(start + l as usize) {
+                        *slot = w;
+                    }
                 }
-                label_postings.push(
-                    p.iter()
-                        .map(|&(e, w)| (e, examples.get(e as usize).map_or(0, |x| x.0), w))
-                        .collect(),
-                );
             }
         }
-        let postings = label_postings;
+        let centroid = dense;
         // The cache of example words and the prefixes of known stems.
         let mut vocab: Vec<String> = examples.iter().flat_map(|(_, t)| text::words(t)).collect();
         vocab.sort();
@@ -362,6 +373,7 @@ impl Model {
             idf,
             postings,
             example_vecs,
+            centroid_row,
             centroid,
             centroid_norm,
             self_dot,
@@ -418,8 +430,9 @@ impl Model {
     /// features weigh on its length (squared). Words of the examples come from the cache;
     /// others are cut into n-grams, and stemmed only when a known stem could result. The
     /// unknown stems of a word count once, however many languages gave one.
-    fn query(&self, message: &str) -> (Vec<String>, Vec<u64>, f32) {
-        let words = text::words(message);
+    fn query(&self, message: &str) -> (text::Words, Vec<u64>, f32) {
+        let mut words = text::Words::default();
+        words.read(message);
         // Each known feature packed as `index << 16 | word`, so one integer sort orders
         // them by feature, then by word.
         let mut known: Vec<u64> = Vec::with_capacity(words.len() * 12);
@@ -485,11 +498,12 @@ impl Model {
         }
         let known_sq: f32 = q.iter().map(|(_, _, w)| w * w).sum();
         let qnorm = (known_sq + unknown_sq).sqrt();
-        let mut ranking = Ranking {
-            scores: Vec::new(),
-            weights: vec![0.0; words.len()],
-            words,
-        };
+        // The words and their weights are only kept for explanations.
+        let mut ranking = Ranking::default();
+        if explain {
+            ranking.weights = vec![0.0; words.len()];
+            ranking.words = words.iter().map(str::to_string).collect();
+        }
         if qnorm <= 0.0 || self.labels.is_empty() {
             ranking.scores = self
                 .labels
@@ -504,21 +518,21 @@ impl Model {
             return ranking;
         }
         let mut by_example = vec![0f32; self.examples.len()];
-        let mut by_label = vec![0f32; self.labels.len()];
+        let nl = self.labels.len();
+        let mut by_label = vec![0f32; nl];
         for &(i, _, w) in &q {
             if let Some(p) = self.postings.get(i as usize) {
-                for &(e, l, ew) in p {
+                for &(e, ew) in p {
                     if let Some(a) = by_example.get_mut(e as usize) {
-                        *a += w * ew;
-                    }
-                    if let Some(a) = by_label.get_mut(l as usize) {
                         *a += w * ew;
                     }
                 }
             }
-            if let Some(c) = self.centroid.get(i as usize) {
-                for &(l, cw) in c {
-                    if let Some(a) = by_label.get_mut(l as usize) {
+            let row = self.centroid_row.get(i as usize).copied().unwrap_or(NO_ROW);
+            if row != NO_ROW {
+                let start = row as usize * nl;
+                if let Some(c) = self.centroid.get(start..start + nl) {
+                    for (a, &cw) in by_label.iter_mut().zip(c) {
                         *a += w * cw;
                     }
                 }
@@ -526,12 +540,18 @@ impl Model {
         }
         // Per label: the nearest example and the centroid.
         // Examples are stored label by label, so each label's are one slice.
+        // A label's rare-feature share of its centroid is the sum of its examples' dots.
         let mut best: Vec<(f32, Option<usize>)> = vec![(0.0, None); self.labels.len()];
-        for (b, &(from, to)) in best.iter_mut().zip(&self.label_ranges) {
+        for ((b, &(from, to)), sum) in best
+            .iter_mut()
+            .zip(&self.label_ranges)
+            .zip(by_label.iter_mut())
+        {
             let (from, to) = (from as usize, to as usize);
             let Some(slice) = by_example.get(from..to) else {
                 continue;
             };
+            *sum += slice.iter().sum::<f32>();
             for (k, &dot) in slice.iter().enumerate() {
                 if dot > b.0 && Some(from + k) != leave_out {
                     *b = (dot, Some(from + k));

@@ -35,28 +35,64 @@ const GRAMS: [usize; 1] = [3];
 /// anything that is not a letter or digit, chat abbreviations spelled out, stop words and
 /// words without a letter dropped.
 pub fn words(text: &str) -> Vec<String> {
-    let folded = fold(text);
-    let mut out = Vec::new();
-    for raw in folded.split(|c: char| !c.is_alphanumeric()) {
-        if out.len() >= MAX_WORDS {
-            break;
-        }
-        if raw.is_empty() || !raw.chars().any(char::is_alphabetic) {
-            continue;
-        }
-        // At most MAX_WORD characters, cut at a character boundary.
-        let cut = raw
-            .char_indices()
-            .nth(MAX_WORD)
-            .map_or(raw.len(), |(i, _)| i);
-        let raw = raw.get(..cut).unwrap_or(raw);
-        for w in expand(raw).split(' ') {
-            if !w.is_empty() && !is_stop(w) {
-                out.push(w.to_string());
+    let mut buf = Words::default();
+    buf.read(text);
+    buf.iter().map(str::to_string).collect()
+}
+
+/// The words of a text in one buffer (no allocation per word): what [`words`] returns,
+/// for the classifier's hot path, which reuses it.
+#[derive(Clone, Debug, Default)]
+pub struct Words {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Words {
+    /// Replaces the words with those of `text`.
+    pub fn read(&mut self, text: &str) {
+        self.text.clear();
+        self.ends.clear();
+        let folded = fold(text);
+        self.text.reserve(folded.len());
+        self.ends.reserve(folded.len() / 4);
+        for raw in folded.split(|c: char| !c.is_alphanumeric()) {
+            if self.ends.len() >= MAX_WORDS {
+                break;
+            }
+            if raw.is_empty() || !raw.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            // At most MAX_WORD characters, cut at a character boundary.
+            let cut = raw
+                .char_indices()
+                .nth(MAX_WORD)
+                .map_or(raw.len(), |(i, _)| i);
+            let raw = raw.get(..cut).unwrap_or(raw);
+            for w in expand(raw).split(' ') {
+                if !w.is_empty() && !is_stop(w) {
+                    self.text.push_str(w);
+                    self.ends.push(self.text.len());
+                }
             }
         }
     }
-    out
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The words in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(a, &b)| self.text.get(a..b).unwrap_or(""))
+    }
 }
 
 /// The features of a text, in order of its words; `words` are the words they refer to.

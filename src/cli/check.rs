@@ -1,4 +1,4 @@
-//! `wafl check FILE...`
+//! `wafl check PATH...`
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, color_choice};
 use crate::diag::{Severity, render};
@@ -10,8 +10,9 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The `.flow` files to check.
-    #[arg(required = true, value_name = "FILE")]
+    /// The `.flow` files to check; a folder stands for the `.flow` files in it
+    /// (searched recursively).
+    #[arg(required = true, value_name = "PATH")]
     pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -37,19 +38,22 @@ pub enum Deny {
 pub fn run(args: CheckArgs) -> u8 {
     let mut session = Session::with_files();
     let mut ids = Vec::new();
-    let mut io_failed = false;
-    for path in &args.files {
+    let (files, mut io_failed) = super::flow_files(&args.files);
+    let mut unread = 0usize;
+    for path in &files {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => ids.push(session.add(path.display().to_string(), text)),
                 Err(_) => {
                     eprintln!("error: `{}` is not UTF-8 text", path.display());
                     io_failed = true;
+                    unread += 1;
                 }
             },
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", path.display());
                 io_failed = true;
+                unread += 1;
             }
         }
     }
@@ -77,11 +81,21 @@ pub fn run(args: CheckArgs) -> u8 {
             if render::emit(&mut out, &session.sources, &all).is_err() {
                 return EXIT_USAGE;
             }
-            let summary = match (errors, warnings) {
-                (0, 0) => format!("checked {} file(s): no problems", ids.len()),
-                _ => format!(
+            let summary = match (errors, warnings, io_failed) {
+                (0, 0, false) => format!("checked {} file(s): no problems", ids.len()),
+                (_, _, false) => format!(
                     "checked {} file(s): {errors} error(s), {warnings} warning(s)",
                     ids.len()
+                ),
+                (_, _, true) => format!(
+                    "checked {} file(s): {errors} error(s), {warnings} warning(s); \
+                     stopped short: {} (see above)",
+                    ids.len(),
+                    if unread > 0 {
+                        format!("{unread} file(s) could not be read")
+                    } else {
+                        "a path names no `.flow` file".to_string()
+                    }
                 ),
             };
             let _ = writeln!(out, "{summary}");

@@ -1,5 +1,6 @@
 //! `wafl fmt [--check] FILE...`: rewrites files in the canonical layout, or with
-//! `--check` lists the files that would change and exits 1.
+//! `--check` lists the files that would change and exits 1. `-` is standard input,
+//! formatted to standard output.
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, color_choice};
 use crate::diag::render;
@@ -12,7 +13,8 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct FmtArgs {
-    /// The `.flow` files to format.
+    /// The `.flow` files to format; `-` reads a script from standard input and writes
+    /// the formatted text to standard output.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Change nothing: list the files that are not formatted and exit 1 if there are any.
@@ -24,8 +26,19 @@ pub fn run(args: FmtArgs) -> u8 {
     let mut failed = false;
     let mut unformatted = false;
     for path in &args.files {
-        let name = path.display().to_string();
-        let text = match std::fs::read(path).map(String::from_utf8) {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let read = if stdin {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(path)
+        };
+        let text = match read.map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
                 eprintln!("error: `{name}` is not UTF-8 text");
@@ -39,6 +52,13 @@ pub fn run(args: FmtArgs) -> u8 {
             }
         };
         match format(&text) {
+            // Standard input is always answered on standard output (unless `--check`).
+            Ok(out) if stdin && !args.check => {
+                if let Err(e) = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes()) {
+                    eprintln!("error: cannot write the formatted text: {e}");
+                    failed = true;
+                }
+            }
             Ok(out) if out == text => {}
             Ok(out) => {
                 if args.check {

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 pub const EXIT_OK: u8 = 0;
 /// Exit status: the script has errors (or warnings under `--deny warnings`), or tests failed.
 pub const EXIT_FAILED: u8 = 1;
-/// Exit status: bad usage, or a file could not be read.
+/// Exit status: bad usage, a file or folder that does not exist or could not be read,
+/// or nothing to do (`wafl test` that finds no test, or whose `--filter` matches none).
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug)]
@@ -88,6 +89,68 @@ pub(crate) fn color_choice(
         ColorChoice::Auto
     } else {
         ColorChoice::Never
+    }
+}
+
+/// The `.flow` files named on the command line: files as given, folders searched
+/// recursively (sorted; hidden folders and `target` skipped). Says on stderr what does
+/// not exist, or which folder holds no `.flow` file; the flag is set when anything did.
+pub(crate) fn flow_files(paths: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, bool) {
+    let mut files = Vec::new();
+    let mut missing = false;
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            collect_flow_files(path, &mut files);
+            if files.len() == before {
+                eprintln!("error: no `.flow` file in the folder `{}`", path.display());
+                missing = true;
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            eprintln!("error: no such file or folder `{}`", path.display());
+            missing = true;
+        }
+    }
+    (files, missing)
+}
+
+fn collect_flow_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<std::path::PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n == "target");
+        if p.is_dir() {
+            if !hidden {
+                collect_flow_files(&p, out);
+            }
+        } else if p.extension().is_some_and(|x| x == "flow") {
+            out.push(p);
+        }
+    }
+}
+
+/// The one `.flow` file a command runs: says on stderr when it does not exist or is a
+/// folder.
+pub(crate) fn one_flow_file(path: &std::path::Path, command: &str) -> bool {
+    if path.is_dir() {
+        eprintln!(
+            "error: `{}` is a folder: `wafl {command}` takes one `.flow` file",
+            path.display()
+        );
+        false
+    } else if !path.is_file() {
+        eprintln!("error: no such file `{}`", path.display());
+        false
+    } else {
+        true
     }
 }
 

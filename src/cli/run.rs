@@ -1,6 +1,6 @@
 //! `wafl run FILE`: the daemon.
 
-use super::{EXIT_FAILED, EXIT_OK};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -29,6 +29,9 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> u8 {
+    if !super::one_flow_file(&args.script, "run") {
+        return EXIT_USAGE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@ use crate::testrun;
 use clap::Args;
 use codespan_reporting::term::termcolor::StandardStream;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
@@ -35,18 +35,7 @@ pub fn run(args: TestArgs) -> u8 {
     } else {
         args.paths.clone()
     };
-    let mut files = Vec::new();
-    let mut io_failed = false;
-    for root in &roots {
-        if root.is_dir() {
-            collect(root, &mut files);
-        } else if root.is_file() {
-            files.push(root.clone());
-        } else {
-            eprintln!("error: no such file or folder `{}`", root.display());
-            io_failed = true;
-        }
-    }
+    let (files, mut io_failed) = super::flow_files(&roots);
     if args.intents {
         return intents(&files, args.accept, io_failed);
     }
@@ -54,6 +43,8 @@ pub fn run(args: TestArgs) -> u8 {
     let mut out = StandardStream::stdout(color_choice(stdout.is_terminal()));
     let mut session = Session::with_files();
     let (mut passed, mut failed) = (0usize, 0usize);
+    // Tests and files with tests, whatever the filter.
+    let mut found = (0usize, 0usize);
     let filter = args.filter.as_deref();
     for path in &files {
         let text = match std::fs::read(path).map(String::from_utf8) {
@@ -74,6 +65,11 @@ pub fn run(args: TestArgs) -> u8 {
         let Some(analysis) = session.analysis(id) else {
             continue;
         };
+        let all = testrun::tests_of(&analysis.parsed.file, None).count();
+        if all > 0 {
+            found.0 += all;
+            found.1 += 1;
+        }
         let tests: Vec<String> = testrun::tests_of(&analysis.parsed.file, filter)
             .map(|t| t.name.value.clone())
             .collect();
@@ -114,6 +110,22 @@ pub fn run(args: TestArgs) -> u8 {
         }
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");
+    let ran_none = passed + failed == 0;
+    if ran_none && !io_failed {
+        let places: Vec<String> = roots.iter().map(|r| format!("`{}`", r.display())).collect();
+        match filter {
+            Some(f) if found.0 > 0 => eprintln!(
+                "error: no test matches `--filter {f}` ({} test(s) in {} file(s)); a test runs when its name contains the text",
+                found.0, found.1
+            ),
+            _ => eprintln!(
+                "error: no `test` block in {} ({} `.flow` file(s) searched)",
+                places.join(", "),
+                files.len()
+            ),
+        }
+        return EXIT_USAGE;
+    }
     if io_failed {
         EXIT_USAGE
     } else if failed > 0 {
@@ -180,27 +192,5 @@ fn intents(files: &[PathBuf], accept: bool, io_failed: bool) -> u8 {
         EXIT_FAILED
     } else {
         EXIT_OK
-    }
-}
-
-/// Every `.flow` file under `dir`, sorted, hidden folders and `target` skipped.
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.') || n == "target");
-        if p.is_dir() {
-            if !hidden {
-                collect(&p, out);
-            }
-        } else if p.extension().is_some_and(|x| x == "flow") {
-            out.push(p);
-        }
     }
 }

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub outbox_dead: AtomicU64,
     /// Times sending paused because the access token was refused.
     pub send_pauses: AtomicU64,
+    /// Background tasks that panicked (restarted, or /readyz turned red).
+    pub task_panics: AtomicU64,
     pub timer_lag_ms: AtomicU64,
     /// Sum and count of send latencies, in microseconds.
     pub send_latency_us_sum: AtomicU64,
@@ -43,7 +45,7 @@ impl Metrics {
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let simple: [(&str, &str, &AtomicU64); 15] = [
+        let simple: [(&str, &str, &AtomicU64); 16] = [
             (
                 "wafl_webhooks_received_total",
                 "counter",
@@ -76,6 +78,7 @@ impl Metrics {
             ("wafl_outbox_depth", "gauge", &self.outbox_depth),
             ("wafl_outbox_dead_letters", "gauge", &self.outbox_dead),
             ("wafl_send_pauses_total", "counter", &self.send_pauses),
+            ("wafl_task_panics_total", "counter", &self.task_panics),
             ("wafl_timer_lag_ms", "gauge", &self.timer_lag_ms),
             (
                 "wafl_send_latency_microseconds_sum",

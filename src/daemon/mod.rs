@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
 pub mod store;
+pub mod supervisor;
 pub mod wire;
 pub mod worker;
 
@@ -361,7 +362,7 @@ pub async fn start_with_store(
         ));
     }
     for rx in receivers {
-        tokio::spawn(worker::run_shard(shared.clone(), rx));
+        supervisor::spawn_critical(&shared, "shard", worker::run_shard(shared.clone(), rx));
     }
     // Inbound messages stored but not processed before a stop or a crash run first,
     // in their original order.
@@ -380,9 +381,9 @@ pub async fn start_with_store(
             Err(e) => tracing::error!("stored inbound message {} is unreadable: {e}", row.seq),
         }
     }
-    tokio::spawn(outbox::run(shared.clone()));
-    tokio::spawn(scheduler::run(shared.clone()));
-    tokio::spawn(scheduler::watch_script(shared.clone()));
+    supervisor::spawn(&shared, "outbox", outbox::run);
+    supervisor::spawn(&shared, "timers", scheduler::run);
+    supervisor::spawn(&shared, "watcher", scheduler::watch_script);
     shared
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);

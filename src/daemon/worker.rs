@@ -147,7 +147,9 @@ pub fn spawn_shards() -> (
 
 /// Runs one shard until its channel closes.
 pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work>) {
-    let mut cache: HashMap<String, State> = HashMap::new();
+    // Cached states hold handler positions of the program they were made with: after a
+    // reload they are read again from storage, which names handlers stably.
+    let mut cache: HashMap<String, (String, State)> = HashMap::new();
     // Over a database other instances write too, a cached state may be stale: read it
     // before every step.
     let use_cache = !shared.db.store().shared();
@@ -163,16 +165,18 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
             } else {
                 None
             };
+            let loaded = shared.script();
             let state = match cache.remove(&contact) {
-                Some(s) => s,
-                None => load_state(&shared, &contact).await,
+                Some((hash, s)) if hash == loaded.hash => s,
+                _ => load_state(&shared, &loaded, &contact).await,
             };
             // Every log line of a step names the script version that ran it.
-            let span = tracing::info_span!("step", script = %shared.script().hash_short());
-            match tracing::Instrument::instrument(process(&shared, state, w), span).await {
+            let span = tracing::info_span!("step", script = %loaded.hash_short());
+            let hash = loaded.hash.clone();
+            match tracing::Instrument::instrument(process(&shared, loaded, state, w), span).await {
                 Stepped::Stored(new_state) => {
                     if use_cache {
-                        cache.insert(contact.clone(), *new_state);
+                        cache.insert(contact.clone(), (hash, *new_state));
                     }
                 }
                 Stepped::Conflict => work = again,
@@ -201,12 +205,11 @@ enum Stepped {
     Failed,
 }
 
-async fn load_state(shared: &Shared, contact: &str) -> State {
+async fn load_state(shared: &Shared, loaded: &super::Loaded, contact: &str) -> State {
     let c = contact.to_string();
     let fresh = || State::new(Contact::new(phone_of(contact)));
     match shared.db.run(move |s| s.conversation(&c)).await {
         Ok(Some(stored)) => {
-            let loaded = shared.script();
             match stored.body.decode(&loaded.program) {
                 Ok(state) => state,
                 Err(e) => {
@@ -366,8 +369,12 @@ async fn submission(
 
 /// Runs one piece of work through the engine and stores the result. Returns the new
 /// state to cache, or why nothing was stored.
-async fn process(shared: &Arc<Shared>, state: State, work: Work) -> Stepped {
-    let loaded = shared.script();
+async fn process(
+    shared: &Arc<Shared>,
+    loaded: Arc<super::Loaded>,
+    state: State,
+    work: Work,
+) -> Stepped {
     let now = jiff::Timestamp::now();
     let contact = work.contact().to_string();
     let mut write = StepWrite::new(&contact, body_of(&loaded, &state), &loaded.hash);

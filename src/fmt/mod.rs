@@ -6,7 +6,9 @@
 //! (own-line comments stay on their own line, trailing comments stay at the end of their
 //! line), at most one blank line kept between statements, and a blank line always
 //! around multi-line top-level declarations. The one choice kept from the input is
-//! whether a short block (`{ route billing; goto service }`) is written on one line.
+//! whether a short block (`{ route billing; goto service }`) is written on one line, as
+//! long as it fits in 100 columns; a longer one is broken into one statement per line.
+//! Lines keep their endings: CRLF stays CRLF.
 //! Literals (strings, regexes, numbers, durations, times) are copied as written.
 //!
 //! **Invariant:** formatting never loses text. A file with syntax errors is refused, and
@@ -40,8 +42,30 @@ impl std::fmt::Display for FmtError {
     }
 }
 
-/// Formats a whole `.flow` text.
+/// Formats a whole `.flow` text. A text whose lines end in CRLF keeps CRLF; any other
+/// is written with LF.
 pub fn format(src: &str) -> Result<String, FmtError> {
+    if src.contains("\r\n") {
+        // Strings cannot span lines, so every LF of the result ends a line.
+        return match format_lf(&src.replace("\r\n", "\n")) {
+            Ok(out) => Ok(out.replace('\n', "\r\n")),
+            // Positions of the text as given, not of the one with LF endings.
+            Err(FmtError::Syntax(_)) => Err(FmtError::Syntax(syntax_errors(src))),
+            Err(e) => Err(e),
+        };
+    }
+    format_lf(src)
+}
+
+fn syntax_errors(src: &str) -> Vec<Diagnostic> {
+    syntax::parse(FileId(0), src)
+        .diagnostics
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect()
+}
+
+fn format_lf(src: &str) -> Result<String, FmtError> {
     let parsed = syntax::parse(FileId(0), src);
     let errors: Vec<Diagnostic> = parsed
         .diagnostics

@@ -214,9 +214,12 @@ impl Printer<'_> {
     fn simple_block(&mut self, indent: usize, span: Span, header: String, mut body: Vec<Stmt>) {
         body.sort_by_key(|s| s.start);
         let (start, end) = (span.start as usize, span.end as usize);
-        if self.flat_ok(span) || (body.is_empty() && !self.has_comment(span)) {
-            let inner: Vec<&str> = body.iter().map(|s| s.text.as_str()).collect();
-            self.emit(indent, start, end, format!("{header} {}", braces(&inner)));
+        let inner: Vec<&str> = body.iter().map(|s| s.text.as_str()).collect();
+        let flat = format!("{header} {}", braces(&inner));
+        if (self.flat_ok(span) && fits(indent, &flat))
+            || (body.is_empty() && !self.has_comment(span))
+        {
+            self.emit(indent, start, end, flat);
             return;
         }
         let brace = self.find_brace(start, body.first().map_or(end, |s| s.start));
@@ -896,6 +899,7 @@ impl Printer<'_> {
             && (self.flat_ok(h.body.span)
                 || (h.body.actions.is_empty() && !self.has_comment(h.body.span)))
             && let Some(body) = self.flat_block(&h.body)
+            && (h.body.actions.is_empty() || fits(indent, &format!("{header} {body}{tail}")))
         {
             self.emit(
                 indent,
@@ -1165,7 +1169,9 @@ impl Printer<'_> {
 
     fn action(&mut self, indent: usize, a: &Action) {
         let (start, end) = (a.span.start as usize, a.span.end as usize);
-        if let Some(text) = self.flat_action(a) {
+        if let Some(text) = self.flat_action(a)
+            && (fits(indent, &text) || !matches!(a.kind, ActionKind::If { .. }))
+        {
             self.emit(indent, start, end, text);
             return;
         }
@@ -1336,6 +1342,15 @@ impl Printer<'_> {
 
 fn text_opens(line: Option<&Line>) -> bool {
     line.is_some_and(|l| l.text.ends_with('{'))
+}
+
+/// The widest a line may be, indentation included, before a block written on one line
+/// is broken into one statement per line.
+pub(crate) const WIDTH: usize = 100;
+
+/// Whether `text` at `indent` fits in [`WIDTH`] columns.
+fn fits(indent: usize, text: &str) -> bool {
+    indent * 2 + text.chars().count() <= WIDTH
 }
 
 fn braces(inner: &[&str]) -> String {

@@ -11,12 +11,12 @@ use crate::syntax::ast::{self, Item};
 use crate::syntax::vocab;
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
-    CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse,
+    CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse, CompletionTextEdit,
     DocumentFormattingParams, DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse,
     GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverContents, HoverParams,
-    InsertTextFormat, Location, MarkupContent, MarkupKind, PrepareRenameResponse, ReferenceParams,
-    RenameParams, SemanticTokens, SemanticTokensParams, SemanticTokensResult, SymbolKind,
-    TextDocumentPositionParams, TextEdit, Uri, WorkspaceEdit,
+    InsertTextFormat, Location, MarkupContent, MarkupKind, PrepareRenameResponse, Range,
+    ReferenceParams, RenameParams, SemanticTokens, SemanticTokensParams, SemanticTokensResult,
+    SymbolKind, TextDocumentPositionParams, TextEdit, Uri, WorkspaceEdit,
 };
 use std::collections::HashMap;
 
@@ -217,11 +217,36 @@ pub(super) fn references(
 
 // --- rename -----------------------------------------------------------------------------
 
+/// Why a rename cannot be complete now: the parser dropped text it could not read, and
+/// uses of the name there would keep the old name.
+fn rename_blocked(view: &View) -> Option<String> {
+    let d = view.analysis.parsed.diagnostics.iter().find(|d| {
+        d.is_error()
+            && [
+                codes::SYNTAX,
+                codes::UNTERMINATED_STRING,
+                codes::TOO_DEEP,
+                codes::UNBALANCED,
+            ]
+            .contains(&d.code)
+    })?;
+    let line = view.doc.index.position(d.primary.span.start as usize).line + 1;
+    Some(format!(
+        "cannot rename while the file has a syntax error (line {line}: {}): the parser \
+         skipped text there, and uses of the name in it would keep the old name; fix the \
+         error, then rename",
+        d.message
+    ))
+}
+
 pub(super) fn prepare_rename(
     state: &State,
     p: TextDocumentPositionParams,
 ) -> Result<Option<PrepareRenameResponse>, String> {
     let view = state.get(&p.text_document.uri)?;
+    if let Some(why) = rename_blocked(&view) {
+        return Err(why);
+    }
     Ok(occurrence(&view, offset_of(&view, &p))
         .map(|o| PrepareRenameResponse::Range(view.doc.index.range(o.span.range()))))
 }
@@ -233,6 +258,9 @@ const RESERVED: &[&str] = &[
 pub(super) fn rename(state: &State, p: RenameParams) -> Result<Option<WorkspaceEdit>, String> {
     let pos = &p.text_document_position;
     let view = state.get(&pos.text_document.uri)?;
+    if let Some(why) = rename_blocked(&view) {
+        return Err(why);
+    }
     let Some(o) = occurrence(&view, offset_of(&view, pos)) else {
         return Ok(None);
     };
@@ -347,18 +375,52 @@ fn context(before: &str) -> (Context, Vec<String>) {
     (ctx, words)
 }
 
-fn snippet(label: &str, insert: &str, kind: CompletionItemKind) -> CompletionItem {
+fn snippet(label: &str, insert: &str, kind: CompletionItemKind, snippets: bool) -> CompletionItem {
     // The media choice lists every kind of the vocabulary.
     let media: Vec<&str> = vocab::MEDIA.iter().map(|(_, w, _)| *w).collect();
     let insert = insert.replace("MEDIA", &media.join(","));
+    let (insert, format) = if snippets {
+        (insert, InsertTextFormat::SNIPPET)
+    } else {
+        (plain(&insert), InsertTextFormat::PLAIN_TEXT)
+    };
     CompletionItem {
         label: label.to_owned(),
         kind: Some(kind),
         detail: vocab::doc(label.split_whitespace().next().unwrap_or(label)).map(str::to_owned),
         insert_text: Some(insert),
-        insert_text_format: Some(InsertTextFormat::SNIPPET),
+        insert_text_format: Some(format),
         ..CompletionItem::default()
     }
+}
+
+/// A snippet as plain text, for clients without snippets: each placeholder becomes its
+/// default (`${1:10m}` → `10m`, `${1|a,b|}` → `a`), tab stops (`$0`) disappear.
+fn plain(snippet: &str) -> String {
+    let mut out = String::with_capacity(snippet.len());
+    let mut rest = snippet;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(body) = rest.strip_prefix('{') {
+            let end = body.find('}').unwrap_or(body.len());
+            let inner = &body[..end];
+            let inner = inner.trim_start_matches(|c: char| c.is_ascii_digit());
+            let default = match inner.strip_prefix(':') {
+                Some(d) => d,
+                None => inner
+                    .strip_prefix('|')
+                    .and_then(|c| c.split([',', '|']).next())
+                    .unwrap_or(""),
+            };
+            out.push_str(default);
+            rest = body.get(end + 1..).unwrap_or("");
+        } else {
+            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 const TOP: &[(&str, &str)] = &[
@@ -477,6 +539,24 @@ pub(super) fn completion(
     let offset = view.doc.index.offset(pos.position);
     let text = view.text();
     let before = text.get(..offset).unwrap_or("");
+    // Nothing to offer in a string's text or a comment (but in a `{...}` of a string).
+    if in_text_or_comment(before) {
+        return Ok(Some(CompletionResponse::Array(Vec::new())));
+    }
+    // The word being typed, which every item replaces (so `goto tri` offers `triage`
+    // in place of `tri`, and clients filter on the label).
+    let typed = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let replace = view.doc.index.range(offset - typed..offset);
+    let response = |items: Vec<CompletionItem>| {
+        Ok(Some(CompletionResponse::Array(
+            items.into_iter().map(|i| with_edit(i, replace)).collect(),
+        )))
+    };
     // Property completion after `contact.`, `card.`, `message.`.
     let tail: String = before
         .chars()
@@ -487,20 +567,17 @@ pub(super) fn completion(
         .rev()
         .collect();
     if let Some((head, _)) = tail.rsplit_once('.') {
-        return Ok(Some(CompletionResponse::Array(
+        return response(
             vocab::properties(head)
                 .map(|p| CompletionItem {
                     detail: Some(p.doc.to_owned()),
                     ..item(p.name, CompletionItemKind::PROPERTY)
                 })
                 .collect(),
-        )));
+        );
     }
-    let (ctx, mut words) = context(before);
-    // The word being typed is not part of the context.
-    if !tail.is_empty() {
-        words.pop();
-    }
+    // The word being typed is not part of the context (`context` leaves it out).
+    let (ctx, words) = context(before);
     let syms = &view.analysis.checked.symbols;
     let names = |kind: DeclKind, k: CompletionItemKind| -> Vec<CompletionItem> {
         syms.names(kind).into_iter().map(|n| item(n, k)).collect()
@@ -539,10 +616,26 @@ pub(super) fn completion(
         _ => None,
     };
     if let Some(items) = by_name {
-        return Ok(Some(CompletionResponse::Array(items)));
+        return response(items);
     }
+    // Multi-word items (`after silence`, `reply buttons`) whose first words were typed
+    // already replace those words too, so nothing is written twice; the others do not
+    // fit what was typed and are left out.
+    let typed_words = words.join(" ");
+    let first_word = statement_start(before, offset - typed, &words);
     let snippets = |list: &[(&str, &str)], kind| -> Vec<CompletionItem> {
-        list.iter().map(|(l, s)| snippet(l, s, kind)).collect()
+        list.iter()
+            .filter(|(l, _)| words.is_empty() || l.starts_with(&format!("{typed_words} ")))
+            .map(|(l, s)| {
+                let i = snippet(l, s, kind, state.snippets);
+                match first_word {
+                    Some(start) if !words.is_empty() => {
+                        with_edit(i, view.doc.index.range(start..offset))
+                    }
+                    _ => i,
+                }
+            })
+            .collect()
     };
     let mut items = match ctx {
         Context::Top => snippets(TOP, CompletionItemKind::KEYWORD),
@@ -583,7 +676,52 @@ pub(super) fn completion(
             items.push(item(w, CompletionItemKind::KEYWORD));
         }
     }
-    Ok(Some(CompletionResponse::Array(items)))
+    response(items)
+}
+
+/// Where the statement whose `words` precede `end` starts, when they are all on the
+/// line just before `end`.
+fn statement_start(before: &str, end: usize, words: &[String]) -> Option<usize> {
+    let mut at = end;
+    for w in words.iter().rev() {
+        let head = before.get(..at)?;
+        let trimmed = head.trim_end_matches([' ', '\t']);
+        at = trimmed.strip_suffix(w.as_str())?.len();
+    }
+    Some(at)
+}
+
+/// An item that replaces the word being typed (`range`), filtered on its label. An
+/// item that has its own edit already keeps it.
+fn with_edit(mut i: CompletionItem, range: Range) -> CompletionItem {
+    if i.text_edit.is_some() {
+        return i;
+    }
+    let new_text = i.insert_text.take().unwrap_or_else(|| i.label.clone());
+    i.filter_text = Some(i.label.clone());
+    i.text_edit = Some(CompletionTextEdit::Edit(TextEdit { range, new_text }));
+    i
+}
+
+/// Whether the end of `before` is inside the text of a string or in a `//` comment of
+/// its line. Inside a string's `{...}` (an interpolation) it is code.
+fn in_text_or_comment(before: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or(before);
+    let mut chars = line.chars().peekable();
+    let (mut in_string, mut in_interp) = (false, false);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string && !in_interp => {
+                chars.next();
+            }
+            '"' if !in_interp => in_string = !in_string,
+            '{' if in_string => in_interp = true,
+            '}' if in_string => in_interp = false,
+            '/' if !in_string && chars.peek() == Some(&'/') => return true,
+            _ => {}
+        }
+    }
+    in_string && !in_interp
 }
 
 fn item(label: &str, kind: CompletionItemKind) -> CompletionItem {

@@ -53,6 +53,9 @@ pub(super) struct State {
     session: Session,
     /// Open documents by URI text (`Uri` itself makes a poor map key).
     docs: HashMap<String, Doc>,
+    /// The client inserts snippets (`${1:name}` placeholders); without it, completion
+    /// items are plain text.
+    pub(super) snippets: bool,
 }
 
 impl Default for State {
@@ -61,6 +64,7 @@ impl Default for State {
         State {
             session: Session::with_files(),
             docs: HashMap::new(),
+            snippets: false,
         }
     }
 }
@@ -146,11 +150,17 @@ pub fn run(connection: Connection) -> Result<(), String> {
             version: Some(env!("CARGO_PKG_VERSION").into()),
         },
     });
-    let (id, _params) = connection.initialize_start().map_err(|e| e.to_string())?;
+    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     connection
         .initialize_finish(id, init)
         .map_err(|e| e.to_string())?;
-    let mut state = State::default();
+    let mut state = State {
+        snippets: params
+            .pointer("/capabilities/textDocument/completion/completionItem/snippetSupport")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        ..State::default()
+    };
     for msg in &connection.receiver {
         match msg {
             Message::Request(req) => {

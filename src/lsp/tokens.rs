@@ -96,31 +96,65 @@ pub(super) fn classify(text: &str, refs: &RefIndex) -> Vec<(std::ops::Range<usiz
         })
         .collect();
     let mut out = Vec::new();
-    let toks = lexer::tokens(text);
+    classify_code(text, 0, text.len(), &names, &mut out);
+    out.retain(|(r, _)| r.start < r.end);
+    out.sort_by_key(|(r, _)| (r.start, r.end));
+    out
+}
+
+/// Classifies `text[from..to]` (the whole text, or the code of an interpolation) into
+/// `out`, so that a word gets the same class in a string's `{...}` as outside: a
+/// declared name its kind's class, a word after `.` (`contact.name`, `card.team`) or
+/// before `:` (a payload key, `{ phone: contact.phone }`) a property, even when it is
+/// also a keyword.
+fn classify_code(
+    text: &str,
+    from: usize,
+    to: usize,
+    names: &std::collections::HashMap<(usize, usize), Class>,
+    out: &mut Vec<(std::ops::Range<usize>, Class)>,
+) {
+    let Some(code) = text.get(from..to) else {
+        return;
+    };
+    let toks: Vec<lexer::Token> = lexer::tokens(code)
+        .into_iter()
+        .map(|t| lexer::Token {
+            kind: t.kind,
+            start: t.start + from,
+            end: t.end + from,
+        })
+        .collect();
+    let next_solid = |i: usize| {
+        toks.iter()
+            .skip(i + 1)
+            .find(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment))
+    };
     for (i, t) in toks.iter().enumerate() {
         let r = t.range();
         let class = match t.kind {
             TokenKind::Keyword | TokenKind::Ident => {
+                let after_dot = r.start > from && text.get(r.start - 1..r.start) == Some(".");
+                let before_colon = next_solid(i).is_some_and(|n| {
+                    n.kind == TokenKind::Punct && text.get(n.range()) == Some(":")
+                });
                 if let Some(c) = names.get(&(r.start, r.end)) {
                     Some(*c)
+                } else if after_dot || before_colon {
+                    Some(Class::Property)
                 } else if t.kind == TokenKind::Keyword {
                     Some(Class::Keyword)
-                } else if i > 0 && text.get(r.start - 1..r.start) == Some(".") {
-                    Some(Class::Property)
                 } else {
                     Some(Class::Variable)
                 }
             }
             TokenKind::String => {
-                // The literal parts are strings; names inside `{...}` keep their class.
+                // The literal parts are strings; the code inside `{...}` is classified
+                // as code.
                 let mut at = r.start;
                 for inner in lexer::interpolations(text, *t) {
                     out.push((at..inner.start, Class::String));
-                    for o in refs.occurrences.iter().filter(|o| {
-                        inner.start <= o.span.start as usize && o.span.end as usize <= inner.end
-                    }) {
-                        out.push((o.span.range(), name_class(o.kind)));
-                    }
+                    classify_code(text, inner.start, inner.end, names, out);
                     at = inner.end;
                 }
                 out.push((at..r.end, Class::String));
@@ -138,9 +172,6 @@ pub(super) fn classify(text: &str, refs: &RefIndex) -> Vec<(std::ops::Range<usiz
             out.push((r, c));
         }
     }
-    out.retain(|(r, _)| r.start < r.end);
-    out.sort_by_key(|(r, _)| (r.start, r.end));
-    out
 }
 
 fn name_class(kind: crate::check::DeclKind) -> Class {

@@ -40,6 +40,23 @@ pub struct FakeState {
     pub answers: Mutex<VecDeque<Answer>>,
     /// The JSON a successful webhook call answers with.
     pub reply: Mutex<Value>,
+    /// How the server misbehaves (latency, random errors, outages).
+    pub behaviour: Mutex<Behaviour>,
+    /// The requests answered with success, in the order they were answered.
+    pub delivered: Mutex<Vec<Recorded>>,
+}
+
+/// Misbehaviour of a fake server, changeable while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Behaviour {
+    /// Every answer waits this long...
+    pub delay_ms: u64,
+    /// ...plus a random part up to this.
+    pub jitter_ms: u64,
+    /// Percentage of requests answered with Graph error 131056 (pair rate limit).
+    pub fail_131056_percent: u32,
+    /// An outage: every request gets a 503.
+    pub down: bool,
 }
 
 #[derive(Clone)]
@@ -68,6 +85,33 @@ impl Fake {
         }
     }
 
+    pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
+        if let Ok(mut b) = self.state.behaviour.lock() {
+            f(&mut b);
+        }
+    }
+
+    /// The requests answered with success, in answer order.
+    pub fn delivered(&self) -> Vec<Recorded> {
+        self.state
+            .delivered
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `n` requests were answered with success (or a timeout).
+    pub async fn wait_delivered(&self, n: usize, secs: u64) -> Vec<Recorded> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let r = self.delivered();
+            if r.len() >= n || std::time::Instant::now() > deadline {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until `n` requests arrived (or a timeout), returning them.
     pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Recorded> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
@@ -88,24 +132,48 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let recorded = Recorded {
+        path: uri.path().to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: body_json,
+    };
     let n = {
         let mut r = s.requests.lock().expect("lock");
-        r.push(Recorded {
-            path: uri.path().to_string(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                .collect(),
-            body: body_json,
-        });
+        r.push(recorded.clone());
         r.len()
     };
-    let answer = s
-        .answers
-        .lock()
-        .expect("lock")
-        .pop_front()
-        .unwrap_or(Ok(()));
+    let behaviour = s.behaviour.lock().expect("lock").clone();
+    let wait = behaviour.delay_ms
+        + if behaviour.jitter_ms > 0 {
+            rand::random_range(0..=behaviour.jitter_ms)
+        } else {
+            0
+        };
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+    let answer = if behaviour.down {
+        Err((
+            503,
+            "{\"error\":{\"code\":2,\"message\":\"outage\"}}".to_string(),
+        ))
+    } else if behaviour.fail_131056_percent > 0
+        && rand::random_range(0..100) < behaviour.fail_131056_percent
+    {
+        graph_error(400, 131056)
+    } else {
+        s.answers
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or(Ok(()))
+    };
+    if answer.is_ok() {
+        s.delivered.lock().expect("lock").push(recorded);
+    }
     match answer {
         Ok(()) => {
             let reply = s.reply.lock().expect("lock").clone();

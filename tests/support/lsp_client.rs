@@ -40,8 +40,16 @@ fn read_message(r: &mut impl BufRead) -> Option<Value> {
 }
 
 impl Client {
-    /// Starts the server and completes the `initialize` handshake.
+    /// Starts the server and completes the `initialize` handshake as an editor that
+    /// inserts snippets (as VS Code, Neovim and Helix do).
     pub fn start() -> (Client, Value) {
+        Client::start_with(json!({
+            "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } }
+        }))
+    }
+
+    /// Starts the server for a client with these capabilities.
+    pub fn start_with(capabilities: Value) -> (Client, Value) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wafl"))
             .arg("lsp")
             .stdin(Stdio::piped())
@@ -69,7 +77,7 @@ impl Client {
         };
         let init = c.request(
             "initialize",
-            json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+            json!({ "processId": null, "rootUri": null, "capabilities": capabilities }),
         );
         c.notify("initialized", json!({}));
         (c, init)

@@ -10,7 +10,9 @@
 //! Versions:
 //! - conversation `v1` (unversioned): the engine's state as it was in memory, with
 //!   handler positions. Read against the running program, as wafl always did.
-//! - conversation `v2`: `{v, program, state}`, handlers by name.
+//! - conversation `v2`: `{v, program, state}`, handlers by name; the `resume` and
+//!   `fallback` instruction positions of a suspension relative to its handler's first
+//!   instruction (the handler's code is the same whenever its fingerprint is).
 //! - outbox item `v0` (unversioned, kind in its own column): the same fields as `v1`
 //!   without the `kind` tag. `v1`: `{v, kind, ...}` ([`OutboxItem`]).
 
@@ -97,37 +99,60 @@ fn json_err(what: &'static str) -> impl Fn(serde_json::Error) -> PersistError {
     }
 }
 
-/// The places in a serialized engine state that hold a handler position.
-fn handler_slots(state: &mut Value) -> Vec<(&mut Value, bool)> {
-    let mut slots = Vec::new();
+/// The suspensions (`card.suspended`, `last_closed.suspended`) of a serialized state.
+fn suspensions(state: &mut Value) -> Vec<&mut Map<String, Value>> {
+    let mut out = Vec::new();
     let Value::Object(top) = state else {
-        return slots;
+        return out;
     };
-    let mut timers = None;
-    let mut cards = Vec::new();
     for (k, v) in top.iter_mut() {
-        match k.as_str() {
-            "card" | "last_closed" => cards.push(v),
-            "timers" => timers = Some(v),
-            _ => {}
+        if (k == "card" || k == "last_closed")
+            && let Some(Value::Object(s)) = v.get_mut("suspended")
+        {
+            out.push(s);
         }
     }
-    for card in cards {
-        if let Some(h) = card.get_mut("suspended").and_then(|s| s.get_mut("handler")) {
-            slots.push((h, true));
-        }
-    }
-    if let Some(Value::Object(ts)) = timers {
+    out
+}
+
+/// The handler slots of handler timers (`timers.*.target.handler`).
+fn timer_handlers(state: &mut Value) -> Vec<&mut Value> {
+    let mut out = Vec::new();
+    if let Some(Value::Object(ts)) = state.get_mut("timers") {
         for t in ts.values_mut() {
             if let Some(target) = t.get_mut("target")
                 && target.get("kind").and_then(Value::as_str) == Some("handler")
                 && let Some(h) = target.get_mut("handler")
             {
-                slots.push((h, false));
+                out.push(h);
             }
         }
     }
-    slots
+    out
+}
+
+fn shape(e: impl std::fmt::Display) -> PersistError {
+    PersistError::Shape {
+        what: "conversation state",
+        reason: e.to_string(),
+    }
+}
+
+/// Moves the instruction positions of a suspension (`resume`, `fallback`) by `delta`:
+/// stored relative to the handler's first instruction, used absolute.
+fn shift_positions(s: &mut Map<String, Value>, delta: i64) -> Result<(), PersistError> {
+    for field in ["resume", "fallback"] {
+        if let Some(v) = s.get_mut(field)
+            && let Some(n) = v.as_i64()
+        {
+            let moved = n + delta;
+            if moved < 0 {
+                return Err(shape(format!("`{field}` lies before its handler")));
+            }
+            *v = Value::from(moved);
+        }
+    }
+    Ok(())
 }
 
 impl ConversationBody {
@@ -138,12 +163,21 @@ impl ConversationBody {
         program_hash: &str,
     ) -> Result<ConversationBody, PersistError> {
         let mut value = serde_json::to_value(state).map_err(json_err("conversation state"))?;
-        for (slot, _) in handler_slots(&mut value) {
+        for susp in suspensions(&mut value) {
             let r: HandlerRef =
-                serde_json::from_value(slot.clone()).map_err(|e| PersistError::Shape {
-                    what: "conversation state",
-                    reason: e.to_string(),
-                })?;
+                serde_json::from_value(susp.get("handler").cloned().unwrap_or_default())
+                    .map_err(shape)?;
+            let h = program.handler(r).ok_or(PersistError::UnknownHandler)?;
+            let entry = i64::try_from(h.entry).map_err(shape)?;
+            shift_positions(susp, -entry)?;
+            let name = HandlerName::of(program, r).ok_or(PersistError::UnknownHandler)?;
+            susp.insert(
+                "handler".into(),
+                serde_json::to_value(name).map_err(json_err("handler name"))?,
+            );
+        }
+        for slot in timer_handlers(&mut value) {
+            let r: HandlerRef = serde_json::from_value(slot.clone()).map_err(shape)?;
             let name = HandlerName::of(program, r).ok_or(PersistError::UnknownHandler)?;
             *slot = serde_json::to_value(name).map_err(json_err("handler name"))?;
         }
@@ -160,30 +194,35 @@ impl ConversationBody {
     pub fn decode(&self, program: &Program) -> Result<State, PersistError> {
         let mut value = self.state.clone();
         if self.version >= 2 {
-            let mut dropped = Vec::new();
-            for (slot, suspension) in handler_slots(&mut value) {
+            for susp in suspensions(&mut value) {
                 let name: HandlerName =
-                    serde_json::from_value(slot.clone()).map_err(|e| PersistError::Shape {
-                        what: "conversation state",
-                        reason: e.to_string(),
-                    })?;
-                let r = if suspension {
-                    name.resolve(program)?
-                } else {
-                    match program.handler_by_key(&name.key) {
-                        Some((r, _)) => r,
-                        None => {
-                            *slot = Value::Null;
-                            dropped.push(());
-                            continue;
-                        }
-                    }
-                };
-                *slot = serde_json::to_value(r).map_err(json_err("handler position"))?;
+                    serde_json::from_value(susp.get("handler").cloned().unwrap_or_default())
+                        .map_err(shape)?;
+                let r = name.resolve(program)?;
+                let entry = program
+                    .handler(r)
+                    .map(|h| h.entry)
+                    .ok_or(PersistError::UnknownHandler)?;
+                shift_positions(susp, i64::try_from(entry).map_err(shape)?)?;
+                susp.insert(
+                    "handler".into(),
+                    serde_json::to_value(r).map_err(json_err("handler position"))?,
+                );
             }
-            if !dropped.is_empty()
-                && let Some(Value::Object(ts)) = value.get_mut("timers")
-            {
+            let mut dropped = false;
+            for slot in timer_handlers(&mut value) {
+                let name: HandlerName = serde_json::from_value(slot.clone()).map_err(shape)?;
+                match program.handler_by_key(&name.key) {
+                    Some((r, _)) => {
+                        *slot = serde_json::to_value(r).map_err(json_err("handler position"))?
+                    }
+                    None => {
+                        *slot = Value::Null;
+                        dropped = true;
+                    }
+                }
+            }
+            if dropped && let Some(Value::Object(ts)) = value.get_mut("timers") {
                 ts.retain(|_, t| {
                     t.get("target")
                         .and_then(|x| x.get("handler"))
