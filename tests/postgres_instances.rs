@@ -120,7 +120,9 @@ fn webhook(c: usize, k: usize) -> String {
 /// the following ones when an instance does not answer 200 in time.
 async fn deliver(client: &reqwest::Client, ports: &[u16], turn: &mut usize, body: &str) -> bool {
     let sig = wafl::daemon::wire::inbound::sign(APP_SECRET.as_bytes(), body.as_bytes());
-    for _ in 0..ports.len() * 4 {
+    // WhatsApp keeps redelivering for hours; a minute covers a restart on a busy machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
         let port = ports[*turn % ports.len()];
         *turn += 1;
         let res = client
