@@ -17,6 +17,11 @@ pub struct RunArgs {
     /// Address to listen on (default 127.0.0.1:8080, or `listen` in the config).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Where to keep state: a SQLite file, or `postgres://user@host:port/db` for several
+    /// daemons over one database (default `wafl.db`, or WAFL_DATABASE, or `database` in
+    /// the config). A password may come from PGPASSWORD; it is never printed.
+    #[arg(long, value_name = "FILE|URL")]
+    pub database: Option<String>,
     /// Run with WhatsApp credentials but without WAFL_APP_SECRET, accepting unsigned
     /// webhooks from anyone. Only for local experiments; warned about at every start.
     #[arg(long)]
@@ -41,6 +46,7 @@ pub fn run(args: RunArgs) -> u8 {
         script: args.script,
         config: args.config,
         listen: args.listen,
+        database: args.database,
         insecure_no_signature: args.insecure_no_signature,
     };
     match runtime.block_on(crate::daemon::run(opts)) {

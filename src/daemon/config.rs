@@ -40,7 +40,10 @@ impl std::fmt::Display for Secret {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
-    pub database: Option<PathBuf>,
+    /// A SQLite file, or a `postgres://` URL for several daemons over one database.
+    pub database: Option<String>,
+    #[serde(default)]
+    pub postgres: PostgresFile,
     #[serde(default)]
     pub whatsapp: WhatsAppFile,
     #[serde(default)]
@@ -62,6 +65,100 @@ pub struct SandboxFile {
     /// A JSON file mapping webhook names to the answer their `call`s get in the sandbox
     /// (the sandbox never calls a script's real webhook URLs).
     pub webhook_stubs: Option<PathBuf>,
+}
+
+/// `[postgres]`: the PostgreSQL store's pool, timeouts and leases (used when `database`
+/// is a `postgres://` URL).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresFile {
+    /// Connections this daemon keeps open at most (default 16).
+    pub pool_size: Option<u32>,
+    /// A statement running longer is cancelled, in milliseconds (default 5000).
+    pub statement_timeout_ms: Option<u64>,
+    /// How long to wait for a connection, in milliseconds (default 5000).
+    pub connect_timeout_ms: Option<u64>,
+    /// The schema holding wafl's tables (default `public`).
+    pub schema: Option<String>,
+    /// This instance's name, stable across its restarts (default: host name and listen
+    /// address). Two instances must not share one.
+    pub instance: Option<String>,
+    /// How long a claimed outbox request stays with this instance before another one may
+    /// send it again, in milliseconds (default 120000; longer than any request).
+    pub outbox_lease_ms: Option<u64>,
+    /// How long a stored message waits for the instance that stored it before another
+    /// instance may process it, in milliseconds (default 30000).
+    pub inbound_lease_ms: Option<u64>,
+}
+
+/// Where the daemon keeps its state.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// One SQLite file: one daemon.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database: any number of daemons.
+    Postgres(Box<PostgresTarget>),
+}
+
+/// A PostgreSQL database and this instance's settings for it.
+#[derive(Clone, Debug)]
+pub struct PostgresTarget {
+    pub url: crate::daemon::store::postgres::DatabaseUrl,
+    pub opts: crate::daemon::store::postgres::PgOptions,
+}
+
+impl Database {
+    /// A `postgres://` URL or a SQLite file path. The URL's password (or `PGPASSWORD`)
+    /// is kept but never shown.
+    pub fn parse(
+        text: &str,
+        pg: &PostgresFile,
+        listen: &SocketAddr,
+    ) -> Result<Database, ConfigError> {
+        use crate::daemon::store::postgres::{DatabaseUrl, PgOptions, PoolOptions};
+        if !DatabaseUrl::is_postgres(text) {
+            return Ok(Database::Sqlite(PathBuf::from(text)));
+        }
+        let url = DatabaseUrl::parse(text).map_err(|e| ConfigError(e.to_string()))?;
+        let defaults = PgOptions::default();
+        let ms = |v: Option<u64>, d: std::time::Duration| {
+            v.map(std::time::Duration::from_millis).unwrap_or(d)
+        };
+        let lease =
+            |v: Option<u64>, d: i64| v.map_or(d, |v| i64::try_from(v).unwrap_or(i64::MAX / 4));
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "wafl".into());
+        let opts = PgOptions {
+            pool: PoolOptions {
+                max_size: pg.pool_size.unwrap_or(defaults.pool.max_size).max(1),
+                statement_timeout: ms(pg.statement_timeout_ms, defaults.pool.statement_timeout),
+                connect_timeout: ms(pg.connect_timeout_ms, defaults.pool.connect_timeout),
+                schema: pg.schema.clone(),
+            },
+            instance: pg
+                .instance
+                .clone()
+                .unwrap_or_else(|| format!("{host}@{listen}")),
+            outbox_lease_ms: lease(pg.outbox_lease_ms, defaults.outbox_lease_ms),
+            inbound_lease_ms: lease(pg.inbound_lease_ms, defaults.inbound_lease_ms),
+        };
+        Ok(Database::Postgres(Box::new(PostgresTarget { url, opts })))
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{} (SQLite)", path.display()),
+            Database::Postgres(pg) => {
+                write!(f, "{} (PostgreSQL, instance {})", pg.url, pg.opts.instance)
+            }
+        }
+    }
 }
 
 /// `[outbox]`: how long and how often failed sends and webhook calls are retried.
@@ -129,7 +226,9 @@ pub struct LimitsFile {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub database: PathBuf,
+    pub database: Database,
+    /// The `[postgres]` section, kept to read a `--database` URL given on the command line.
+    pub postgres_file: PostgresFile,
     pub graph_url: String,
     pub phone_number_id: Option<String>,
     pub access_token: Option<Secret>,
@@ -264,10 +363,14 @@ pub fn resolve(
     }
     Ok(Config {
         listen,
-        database: env("WAFL_DATABASE")
-            .map(PathBuf::from)
-            .or(file.database)
-            .unwrap_or_else(|| PathBuf::from("wafl.db")),
+        database: Database::parse(
+            &env("WAFL_DATABASE")
+                .or(file.database)
+                .unwrap_or_else(|| "wafl.db".to_string()),
+            &file.postgres,
+            &listen,
+        )?,
+        postgres_file: file.postgres,
         graph_url: env("WAFL_GRAPH_URL")
             .or(file.whatsapp.graph_url)
             .unwrap_or_else(|| "https://graph.facebook.com/v25.0".to_string())

@@ -308,11 +308,19 @@ fn content_kind(c: &inbound::Content) -> &'static str {
 
 async fn ready(State(shared): S) -> Response {
     let up = shared.ready.load(std::sync::atomic::Ordering::Relaxed);
-    let db_ok = shared.db.run(|s| s.schema_version()).await.is_ok();
-    if up && db_ok {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    // The database answers, or this instance cannot take webhooks (they get 503 and
+    // WhatsApp delivers them again).
+    let db = match shared.db.run(|s| s.schema_version()).await {
+        Ok(v) => Ok(format!("database: ok (schema {v})")),
+        Err(e) => Err(format!("database: {e}")),
+    };
+    match (up, db) {
+        (true, Ok(db)) => (StatusCode::OK, format!("ready\n{db}\n")).into_response(),
+        (_, Err(db)) | (false, Ok(db)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{db}\n"),
+        )
+            .into_response(),
     }
 }
 

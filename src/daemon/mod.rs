@@ -155,6 +155,8 @@ pub struct RunOptions {
     pub script: PathBuf,
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
+    /// A SQLite file or a `postgres://` URL, before `WAFL_DATABASE` and the file.
+    pub database: Option<String>,
     /// Accept unsigned webhooks in WhatsApp mode (no `WAFL_APP_SECRET`); warned about
     /// at every start.
     pub insecure_no_signature: bool,
@@ -180,6 +182,10 @@ pub async fn run(opts: RunOptions) -> Result<(), String> {
     let mut config =
         config::load(opts.config.as_deref(), opts.listen.as_deref(), &env_vars).map_err(|e| e.0)?;
     config.insecure_no_signature = opts.insecure_no_signature;
+    if let Some(db) = &opts.database {
+        config.database =
+            config::Database::parse(db, &config.postgres_file, &config.listen).map_err(|e| e.0)?;
+    }
     init_logging(config.log_json);
     for var in &env_vars {
         if !config.script_secrets.contains_key(var) {
@@ -212,7 +218,7 @@ fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
         s.program.name,
         s.program.stages.len(),
         s.hash_short(),
-        shared.config.database.display(),
+        shared.config.database,
         if shared.config.admin_token.is_some() {
             "enabled (bearer token)"
         } else {
@@ -253,13 +259,27 @@ fn load_flows_key(config: &Config) -> Result<Option<flows::FlowKey>, String> {
     flows::FlowKey::from_pem(&pem, passphrase).map(Some)
 }
 
-/// Opens the SQLite store of the configuration and starts the daemon on it.
+/// Opens the store of the configuration (SQLite or PostgreSQL) and starts the daemon on
+/// it.
 pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store = store::sqlite::SqliteStore::open(&config.database).map_err(|e| e.to_string())?;
-    start_with_store(config, loaded, Arc::new(store)).await
+    let store: Arc<dyn store::Store> = match &config.database {
+        config::Database::Sqlite(path) => {
+            Arc::new(store::sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?)
+        }
+        config::Database::Postgres(pg) => {
+            let (url, opts) = (pg.url.clone(), pg.opts.clone());
+            // Connecting and migrating block: off the async threads.
+            let opened =
+                tokio::task::spawn_blocking(move || store::postgres::PgStore::open(&url, opts))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            Arc::new(opened.map_err(|e| e.to_string())?)
+        }
+    };
+    start_with_store(config, loaded, store).await
 }
 
 /// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the

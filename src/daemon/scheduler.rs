@@ -32,6 +32,23 @@ pub async fn run(shared: Arc<Shared>) {
                 due_ms: t.due_ms,
             });
         }
+        // Messages stored by another instance that let go of them or died (always
+        // none for a daemon alone on its database).
+        let orphans = shared
+            .db
+            .run(move |s| s.claim_inbound(now, 1024))
+            .await
+            .unwrap_or_default();
+        for row in orphans {
+            match serde_json::from_str::<super::wire::inbound::InMessage>(&row.payload) {
+                Ok(msg) => shared.dispatch(Work::Inbound {
+                    seq: row.seq,
+                    contact: row.contact,
+                    msg,
+                }),
+                Err(e) => tracing::error!("stored inbound message {} is unreadable: {e}", row.seq),
+            }
+        }
         let next = shared.db.run(|s| s.next_timer_ms()).await.ok().flatten();
         let wait = if full {
             0

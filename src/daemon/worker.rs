@@ -62,6 +62,59 @@ pub enum Work {
 }
 
 impl Work {
+    /// A copy to run again when another instance changed the conversation first; `None`
+    /// for an agent's action, whose caller is answered instead.
+    fn retry_copy(&self) -> Option<Work> {
+        Some(match self {
+            Work::Inbound { seq, contact, msg } => Work::Inbound {
+                seq: *seq,
+                contact: contact.clone(),
+                msg: msg.clone(),
+            },
+            Work::Timer {
+                contact,
+                id,
+                db_id,
+                due_ms,
+            } => Work::Timer {
+                contact: contact.clone(),
+                id: id.clone(),
+                db_id: db_id.clone(),
+                due_ms: *due_ms,
+            },
+            Work::Status {
+                contact,
+                message_id,
+                status,
+                key,
+            } => Work::Status {
+                contact: contact.clone(),
+                message_id: message_id.clone(),
+                status: status.clone(),
+                key: key.clone(),
+            },
+            Work::Agent { .. } => return None,
+            Work::WebhookResult {
+                contact,
+                call_id,
+                result,
+            } => Work::WebhookResult {
+                contact: contact.clone(),
+                call_id: call_id.clone(),
+                result: result.clone(),
+            },
+            Work::AiResult {
+                contact,
+                request_id,
+                result,
+            } => Work::AiResult {
+                contact: contact.clone(),
+                request_id: request_id.clone(),
+                result: result.clone(),
+            },
+        })
+    }
+
     fn contact(&self) -> &str {
         match self {
             Work::Inbound { contact, .. }
@@ -97,25 +150,59 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
     // Cached states hold handler positions of the program they were made with: after a
     // reload they are read again from storage, which names handlers stably.
     let mut cache: HashMap<String, (String, State)> = HashMap::new();
+    // Over a database other instances write too, a cached state may be stale: read it
+    // before every step.
+    let use_cache = !shared.db.store().shared();
     while let Some(work) = rx.recv().await {
         let contact = work.contact().to_string();
-        let loaded = shared.script();
-        let state = match cache.remove(&contact) {
-            Some((hash, s)) if hash == loaded.hash => s,
-            _ => load_state(&shared, &loaded, &contact).await,
-        };
-        // Every log line of a step names the script version that ran it.
-        let span = tracing::info_span!("step", script = %loaded.hash_short());
-        let hash = loaded.hash.clone();
-        if let Some(new_state) =
-            tracing::Instrument::instrument(process(&shared, loaded, state, work), span).await
-        {
-            cache.insert(contact, (hash, new_state));
+        let mut work = Some(work);
+        // Another instance may change the conversation between our read and our commit;
+        // the store then refuses the step whole, and it runs again on the new state.
+        for attempt in 0..MAX_CONFLICT_RETRIES {
+            let Some(w) = work.take() else { break };
+            let again = if attempt + 1 < MAX_CONFLICT_RETRIES {
+                w.retry_copy()
+            } else {
+                None
+            };
+            let loaded = shared.script();
+            let state = match cache.remove(&contact) {
+                Some((hash, s)) if hash == loaded.hash => s,
+                _ => load_state(&shared, &loaded, &contact).await,
+            };
+            // Every log line of a step names the script version that ran it.
+            let span = tracing::info_span!("step", script = %loaded.hash_short());
+            let hash = loaded.hash.clone();
+            match tracing::Instrument::instrument(process(&shared, loaded, state, w), span).await {
+                Stepped::Stored(new_state) => {
+                    if use_cache {
+                        cache.insert(contact.clone(), (hash, *new_state));
+                    }
+                }
+                Stepped::Conflict => work = again,
+                Stepped::Failed => {}
+            }
         }
         if cache.len() > 50_000 {
             cache.clear();
         }
     }
+}
+
+/// How many times a step refused for a conflict with another instance runs again
+/// before it is left to that instance (or, for an inbound message, to whichever instance
+/// claims it next).
+const MAX_CONFLICT_RETRIES: usize = 3;
+
+/// How a step ended.
+enum Stepped {
+    /// Stored; the new state.
+    Stored(Box<State>),
+    /// Refused because another instance changed the conversation (or consumed the
+    /// message) first; nothing was stored.
+    Conflict,
+    /// Storage failed; nothing was stored.
+    Failed,
 }
 
 async fn load_state(shared: &Shared, loaded: &super::Loaded, contact: &str) -> State {
@@ -281,13 +368,13 @@ async fn submission(
 }
 
 /// Runs one piece of work through the engine and stores the result. Returns the new
-/// state to cache, or `None` when the cached state must be dropped (storage failed).
+/// state to cache, or why nothing was stored.
 async fn process(
     shared: &Arc<Shared>,
     loaded: Arc<super::Loaded>,
     state: State,
     work: Work,
-) -> Option<State> {
+) -> Stepped {
     let now = jiff::Timestamp::now();
     let contact = work.contact().to_string();
     let mut write = StepWrite::new(&contact, body_of(&loaded, &state), &loaded.hash);
@@ -383,7 +470,7 @@ async fn process(
                     if let Some(r) = agent_reply {
                         let _ = r.send(Err("the engine failed on this action".into()));
                     }
-                    return Some(state);
+                    return Stepped::Stored(Box::new(state));
                 }
             }
         }
@@ -552,14 +639,23 @@ async fn process(
                 let summary = serde_json::to_string(&effects).unwrap_or_default();
                 let _ = r.send(Ok(summary));
             }
-            Some(new_state)
+            Stepped::Stored(Box::new(new_state))
+        }
+        Err(super::store::StoreError::Conflict(why)) => {
+            tracing::debug!(contact = %redact(&contact), "step not stored, another instance was first: {why}");
+            if let Some(r) = agent_reply {
+                let _ = r.send(Err(format!(
+                    "the conversation changed meanwhile; try again ({why})"
+                )));
+            }
+            Stepped::Conflict
         }
         Err(e) => {
             tracing::error!(contact = %redact(&contact), "could not store an engine step; it will run again after a restart: {e}");
             if let Some(r) = agent_reply {
                 let _ = r.send(Err(e.to_string()));
             }
-            None
+            Stepped::Failed
         }
     }
 }

@@ -27,6 +27,11 @@ pub enum StoreError {
     /// The storage thread or pool is gone (the daemon is stopping or crashed).
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// Another daemon on the same database got there first (the message was processed,
+    /// an earlier message of the contact is still waiting, or the conversation changed
+    /// since it was read): nothing of this call was kept. Read again and retry.
+    #[error("another instance changed this first: {0}")]
+    Conflict(String),
     /// A stored body could not be read.
     #[error(transparent)]
     Persisted(#[from] super::persisted::PersistError),

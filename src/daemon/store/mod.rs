@@ -15,6 +15,7 @@
 pub mod error;
 pub mod model;
 pub mod persisted;
+pub mod postgres;
 pub mod sqlite;
 
 pub use error::{Result, StoreError};
@@ -84,6 +85,21 @@ pub trait Store: Send + Sync {
     /// Sends dead letters again: they become pending, due now, with a fresh retry
     /// horizon, in their original place in the contact's queue. Returns their ids.
     fn retry_dead_letters(&self, which: DeadLetterSelection, now_ms: i64) -> Result<Vec<i64>>;
+
+    /// Whether other daemons write the same database, so that a state this one read may
+    /// be changed by them (the worker then reads before every step instead of caching).
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Claims up to `limit` stored messages that no instance is working on any more
+    /// (their instance let go of them, or died and its lease ran out), for contacts none
+    /// of whose messages another instance holds; oldest first. A single daemon over its
+    /// own database never has any: it dispatches what it stores, and
+    /// [`Store::pending_inbound`] at start.
+    fn claim_inbound(&self, _now_ms: i64, _limit: usize) -> Result<Vec<InboundRow>> {
+        Ok(Vec::new())
+    }
 
     // ---- read side --------------------------------------------------------------------
 

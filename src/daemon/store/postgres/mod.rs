@@ -1,0 +1,7 @@
+//! The PostgreSQL store: several daemons over one database.
+
+pub mod conn;
+mod store;
+
+pub use conn::{ConnError, DatabaseUrl, Pool, PoolOptions};
+pub use store::{PgOptions, PgStore};
