@@ -16,37 +16,12 @@ use std::time::{Duration, Instant};
 #[path = "../tests/support/fake.rs"]
 mod fake;
 
-const SECRET: &str = "load-secret";
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "support/loadgen.rs"]
+mod loadgen;
+use loadgen::{SECRET, arg, metric};
 
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
-}
-
-fn body(n: u64) -> String {
-    let contact = 5511900000000u64 + n % 10_000;
-    format!(
-        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"W","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"PNID"}},"contacts":[{{"profile":{{"name":"Load"}},"wa_id":"{contact}"}}],"messages":[{{"from":"{contact}","id":"wamid.load{n}","timestamp":"1700000000","type":"text","text":{{"body":"fatura {n}"}}}}]}}}}]}}]}}"#
-    )
-}
-
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> u64 {
-    let text = match client.get(format!("{base}/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => return 0,
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn main() {
@@ -171,46 +146,7 @@ async fn run(connections: usize, seconds: u64, instances: usize, pg: Option<(Str
     let steps_before = steps(probe.clone(), bases.clone()).await;
     let start = Instant::now();
     let stop_at = start + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for task in 0..connections {
-        let counter = counter.clone();
-        let errors = errors.clone();
-        // Connections spread over the instances, as a load balancer would.
-        let base = bases[task % bases.len()].clone();
-        tasks.push(tokio::spawn(async move {
-            // One client with one pooled connection: one keep-alive connection per task.
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("client");
-            let mut lat = Vec::new();
-            while Instant::now() < stop_at {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let b = body(n);
-                let sig = wafl::daemon::wire::inbound::sign(SECRET.as_bytes(), b.as_bytes());
-                let t = Instant::now();
-                let r = client
-                    .post(format!("{base}/webhook"))
-                    .header("x-hub-signature-256", sig)
-                    .body(b)
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status() == 200 => lat.push(t.elapsed()),
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            lat
-        }));
-    }
-    let mut lat: Vec<Duration> = Vec::new();
-    for t in tasks {
-        if let Ok(l) = t.await {
-            lat.extend(l);
-        }
-    }
+    let mut lat = loadgen::fire(&bases, connections, stop_at, &counter, &errors).await;
     let elapsed = start.elapsed().as_secs_f64();
     let steps_window = steps(probe.clone(), bases.clone()).await - steps_before;
     // Let the daemon finish the backlog, then measure the end-to-end rate.
