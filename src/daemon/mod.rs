@@ -15,6 +15,7 @@ pub mod channel;
 pub mod config;
 pub mod flows;
 pub mod http;
+pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
