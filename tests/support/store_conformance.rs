@@ -62,6 +62,10 @@ pub fn run_all(make: Make) {
             "revisions_are_immutable_and_one_is_active",
             revisions_are_immutable_and_one_is_active,
         ),
+        (
+            "inbound_runs_once_and_the_backlog_counts_it",
+            inbound_runs_once_and_the_backlog_counts_it,
+        ),
     ];
     for (name, check) in checks {
         eprintln!("store conformance: {name}");
@@ -706,4 +710,67 @@ fn revisions_are_immutable_and_one_is_active(make: Make) {
         s.active_revision().expect("active").map(|r| r.id),
         Some(r2.id)
     );
+}
+
+fn inbound_runs_once_and_the_backlog_counts_it(make: Make) {
+    let s = make();
+    let first = IngestBatch {
+        messages: vec![msg("w1", "a"), msg("w2", "b")],
+        ..Default::default()
+    };
+    let seqs: Vec<i64> = s
+        .ingest(first, 1_000)
+        .expect("ingest")
+        .new_messages
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    let later = IngestBatch {
+        messages: vec![msg("w3", "a")],
+        ..Default::default()
+    };
+    s.ingest(later, 2_000).expect("ingest");
+    assert_eq!(
+        s.inbound_backlog().expect("backlog"),
+        Backlog {
+            messages: 3,
+            oldest_ms: Some(1_000)
+        }
+    );
+    let due: Vec<String> = s
+        .unprocessed_inbound(1_500, 10)
+        .expect("sweep")
+        .into_iter()
+        .map(|r| r.wamid)
+        .collect();
+    assert_eq!(
+        due,
+        ["w1", "w2"],
+        "only what was stored before the bound, oldest first"
+    );
+    assert_eq!(s.unprocessed_inbound(2_000, 1).expect("sweep").len(), 1);
+    let mut w = step("a", &[1]);
+    w.inbound_seq = Some(seqs[0]);
+    s.apply_step(w, 3_000).expect("first step");
+    let mut again = step("a", &[2]);
+    again.inbound_seq = Some(seqs[0]);
+    assert!(
+        matches!(s.apply_step(again, 3_001), Err(StoreError::Conflict(_))),
+        "a message handed over twice is processed once"
+    );
+    assert_eq!(
+        s.outbox_counts().expect("counts").pending,
+        1,
+        "the refused step stored nothing"
+    );
+    assert_eq!(s.inbound_counts().expect("counts"), (3, 1));
+    let left = s.inbound_backlog().expect("backlog");
+    assert_eq!(left.messages, 2);
+    let swept: Vec<String> = s
+        .unprocessed_inbound(5_000, 10)
+        .expect("sweep")
+        .into_iter()
+        .map(|r| r.wamid)
+        .collect();
+    assert_eq!(swept, ["w2", "w3"]);
 }

@@ -108,6 +108,17 @@ pub trait Store: Send + Sync {
     /// Inbound messages stored but not yet processed, oldest first (recovery on start).
     fn pending_inbound(&self) -> Result<Vec<InboundRow>>;
 
+    /// Up to `limit` messages stored at or before `received_before_ms` and not yet
+    /// processed, oldest first: what the periodic sweep hands to the shards when the
+    /// hand-off after their commit never happened. Reads an index of unprocessed rows
+    /// only, so it costs nothing when the daemon keeps up.
+    fn unprocessed_inbound(&self, received_before_ms: i64, limit: usize)
+    -> Result<Vec<InboundRow>>;
+
+    /// The processing lag: how many stored messages are not processed yet, and when the
+    /// oldest of them was received (ms).
+    fn inbound_backlog(&self) -> Result<Backlog>;
+
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>>;
 
     /// Stored conversations, optionally only those whose open card is in `stage`.

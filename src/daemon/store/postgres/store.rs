@@ -28,9 +28,10 @@ use super::revisions;
 use crate::daemon::outbox::item::{OutboxItem, OutboxKind};
 use crate::daemon::store::persisted::{self, ConversationBody, HandlerName};
 use crate::daemon::store::{
-    AuditRow, DeadLetter, DeadLetterSelection, FlowToken, HistoryRow, InboundRow, IngestBatch,
-    IngestResult, NewStatusRef, OutboxCounts, OutboxRef, OutboxRow, Result, Settlement,
-    StepApplied, StepWrite, Store, StoreError, StoredConversation, TimerRow, WaitingCount,
+    AuditRow, Backlog, DeadLetter, DeadLetterSelection, FlowToken, HistoryRow, InboundRow,
+    IngestBatch, IngestResult, NewStatusRef, OutboxCounts, OutboxRef, OutboxRow, Result,
+    Settlement, StepApplied, StepWrite, Store, StoreError, StoredConversation, TimerRow,
+    WaitingCount,
 };
 use crate::daemon::store::{NewRevision, Revision};
 
@@ -883,6 +884,42 @@ impl Store for PgStore {
                 payload: r.get(3),
             })
             .collect())
+        })
+    }
+
+    fn unprocessed_inbound(
+        &self,
+        received_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<InboundRow>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read("listing unprocessed inbound messages", |c| {
+            Ok(c.query(
+                "SELECT seq, wamid, contact, payload FROM inbound
+                 WHERE NOT processed AND received_ms <= $1 ORDER BY seq LIMIT $2",
+                &[&received_before_ms, &limit],
+            )?
+            .iter()
+            .map(|r| InboundRow {
+                seq: r.get(0),
+                wamid: r.get(1),
+                contact: r.get(2),
+                payload: r.get(3),
+            })
+            .collect())
+        })
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        self.read("counting unprocessed inbound messages", |c| {
+            let row = c.query_one(
+                "SELECT COUNT(*), MIN(received_ms) FROM inbound WHERE NOT processed",
+                &[],
+            )?;
+            Ok(Backlog {
+                messages: row.get(0),
+                oldest_ms: row.get(1),
+            })
         })
     }
 

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0004_outbox_queues.sql"),
     ),
     ("revisions", include_str!("migrations/0005_revisions.sql")),
+    (
+        "inbound_unprocessed",
+        include_str!("migrations/0006_inbound_unprocessed.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -331,8 +335,18 @@ impl Conn {
             waiting
         ])?;
         if let Some(seq) = w.inbound_seq {
-            tx.prepare_cached("UPDATE inbound SET processed = 1 WHERE seq = ?1")?
+            // Exactly once: a message handed over twice (the sweep and a late hand-off)
+            // runs once; the second step is refused whole.
+            let n = tx
+                .prepare_cached(
+                    "UPDATE inbound SET processed = 1 WHERE seq = ?1 AND processed = 0",
+                )?
                 .execute([seq])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "inbound message {seq} was already processed"
+                )));
+            }
         }
         for o in &w.outbox {
             if let Some(id) = Self::insert_outbox(&tx, &o.contact, &o.item, &o.idem_key, now_ms)? {
@@ -738,6 +752,45 @@ impl Conn {
         })?)
     }
 
+    fn unprocessed_inbound(&self, before_ms: i64, limit: usize) -> Result<Vec<InboundRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, wamid, contact, payload FROM inbound INDEXED BY inbound_unprocessed
+             WHERE processed = 0 AND received_ms <= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        collect(stmt.query_map(
+            params![before_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(InboundRow {
+                    seq: r.get(0)?,
+                    wamid: r.get(1)?,
+                    contact: r.get(2)?,
+                    payload: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        let messages: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM inbound INDEXED BY inbound_unprocessed WHERE processed = 0",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let oldest_ms: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT received_ms FROM inbound INDEXED BY inbound_unprocessed
+                 WHERE processed = 0 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(Backlog {
+            messages,
+            oldest_ms,
+        })
+    }
+
     fn conversations(
         &self,
         contact: Option<&str>,
@@ -972,6 +1025,18 @@ impl Store for SqliteStore {
 
     fn pending_inbound(&self) -> Result<Vec<InboundRow>> {
         self.call(|c| c.pending_inbound())
+    }
+
+    fn unprocessed_inbound(
+        &self,
+        received_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<InboundRow>> {
+        self.call(move |c| c.unprocessed_inbound(received_before_ms, limit))
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        self.call(|c| c.inbound_backlog())
     }
 
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>> {
