@@ -13,6 +13,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod flows;
 pub mod http;
 pub mod intake;
@@ -78,6 +79,8 @@ pub struct Shared {
     /// Sending is paused until this instant (ms) after the token was refused (190);
     /// 0 when not paused.
     pub send_paused_until: AtomicI64,
+    /// The console's in-memory state (sign-in rate limit).
+    pub console: console::ConsoleState,
 }
 
 impl Shared {
@@ -266,21 +269,25 @@ pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store: Arc<dyn store::Store> = match &config.database {
+    let database = config.database.clone();
+    // Connecting and migrating block: off the async threads.
+    let store = tokio::task::spawn_blocking(move || open_store(&database))
+        .await
+        .map_err(|e| e.to_string())??;
+    start_with_store(config, loaded, store).await
+}
+
+/// Opens (and migrates) the store of a configuration: the SQLite file or the PostgreSQL
+/// database. Blocks; `wafl agent` calls it directly.
+pub fn open_store(database: &config::Database) -> Result<Arc<dyn store::Store>, String> {
+    Ok(match database {
         config::Database::Sqlite(path) => {
             Arc::new(store::sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?)
         }
-        config::Database::Postgres(pg) => {
-            let (url, opts) = (pg.url.clone(), pg.opts.clone());
-            // Connecting and migrating block: off the async threads.
-            let opened =
-                tokio::task::spawn_blocking(move || store::postgres::PgStore::open(&url, opts))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            Arc::new(opened.map_err(|e| e.to_string())?)
-        }
-    };
-    start_with_store(config, loaded, store).await
+        config::Database::Postgres(pg) => Arc::new(
+            store::postgres::PgStore::open(&pg.url, pg.opts.clone()).map_err(|e| e.to_string())?,
+        ),
+    })
 }
 
 /// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the
@@ -352,6 +359,7 @@ pub async fn start_with_store(
         flows_key,
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
+        console: console::ConsoleState::default(),
     });
     // The same rule as reloads: a start must not strand cards waiting in handlers the
     // script changed.
