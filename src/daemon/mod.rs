@@ -13,6 +13,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod flows;
 pub mod http;
 pub mod intake;
@@ -81,6 +82,8 @@ pub struct Shared {
     /// Inbound messages (by seq) queued in or running on a shard: a message is handed
     /// over once, whoever finds it (intake, the start, the sweep).
     queued_inbound: Mutex<HashSet<i64>>,
+    /// The console's in-memory state (sign-in rate limit).
+    pub console: console::ConsoleState,
 }
 
 impl Shared {
@@ -292,21 +295,25 @@ pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store: Arc<dyn store::Store> = match &config.database {
+    let database = config.database.clone();
+    // Connecting and migrating block: off the async threads.
+    let store = tokio::task::spawn_blocking(move || open_store(&database))
+        .await
+        .map_err(|e| e.to_string())??;
+    start_with_store(config, loaded, store).await
+}
+
+/// Opens (and migrates) the store of a configuration: the SQLite file or the PostgreSQL
+/// database. Blocks; `wafl agent` calls it directly.
+pub fn open_store(database: &config::Database) -> Result<Arc<dyn store::Store>, String> {
+    Ok(match database {
         config::Database::Sqlite(path) => {
             Arc::new(store::sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?)
         }
-        config::Database::Postgres(pg) => {
-            let (url, opts) = (pg.url.clone(), pg.opts.clone());
-            // Connecting and migrating block: off the async threads.
-            let opened =
-                tokio::task::spawn_blocking(move || store::postgres::PgStore::open(&url, opts))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            Arc::new(opened.map_err(|e| e.to_string())?)
-        }
-    };
-    start_with_store(config, loaded, store).await
+        config::Database::Postgres(pg) => Arc::new(
+            store::postgres::PgStore::open(&pg.url, pg.opts.clone()).map_err(|e| e.to_string())?,
+        ),
+    })
 }
 
 /// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the
@@ -379,6 +386,7 @@ pub async fn start_with_store(
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
         queued_inbound: Mutex::new(HashSet::new()),
+        console: console::ConsoleState::default(),
     });
     shared.metrics.backlog_limit.store(
         shared.config.max_backlog,

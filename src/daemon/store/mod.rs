@@ -163,6 +163,36 @@ pub trait Store: Send + Sync {
 
     /// Every revision, newest first.
     fn revisions(&self) -> Result<Vec<Revision>>;
+    // ---- console accounts and sessions ------------------------------------------------
+
+    /// Adds an agent's account; `false`, and nothing changed, when the e-mail exists.
+    fn add_agent(&self, agent: AgentAccount) -> Result<bool>;
+
+    fn agent(&self, email: &str) -> Result<Option<AgentAccount>>;
+
+    /// Every agent, by e-mail.
+    fn agents(&self) -> Result<Vec<AgentAccount>>;
+
+    /// Removes an agent and ends their sessions; `false` when there was none.
+    fn remove_agent(&self, email: &str) -> Result<bool>;
+
+    fn create_session(&self, session: ConsoleSession) -> Result<()>;
+
+    /// The session with this id hash if it was used within `idle_ms` and started within
+    /// `max_ms` of `now_ms`; its last use moves to now (to the minute). An expired
+    /// session is deleted.
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>>;
+
+    fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Deletes every expired session; returns how many.
+    fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's
