@@ -493,10 +493,17 @@ impl<'a> Rules<'a> {
             .handler_by_key(&key)
             .filter(|_| same_version)
             .map(|(_, h)| line_of(&self.loaded.source, h.span.start as usize));
+        // As the script writes it: `otherwise` and `after ...` stand alone, other
+        // triggers follow `on`.
+        let written = if key.trigger.starts_with("otherwise") || key.trigger.starts_with("after ") {
+            key.trigger.clone()
+        } else {
+            format!("on {}", key.trigger)
+        };
         let source = match (&key.sla, &key.stage) {
             (Some(sla), _) => format!("sla {sla}: {}", key.trigger),
-            (None, Some(stage)) => format!("stage {stage}: on {}", key.trigger),
-            (None, None) => format!("anywhere: on {}", key.trigger),
+            (None, Some(stage)) => format!("stage {stage}: {written}"),
+            (None, None) => format!("anywhere: {written}"),
         };
         Some(RuleRef { line, source, why })
     }
