@@ -559,3 +559,19 @@ pub fn line_of(source: &str, offset: usize) -> usize {
 pub(super) fn at_ms(ms: i64) -> String {
     ms_rfc3339(ms)
 }
+
+/// The summary of a card straight from the engine's state (after a step, before it is
+/// read back from storage): what live events publish.
+pub fn summary_of_state(
+    key: &str,
+    state: &crate::engine::State,
+    program_hash: &str,
+) -> Option<CardSummary> {
+    let value = serde_json::to_value(state).ok()?;
+    let c = Conversation {
+        key: key.to_string(),
+        state: StateView::deserialize(&value).ok()?,
+        program: program_hash.to_string(),
+    };
+    summary(&c)
+}
