@@ -15,6 +15,7 @@ team support { agents "bo@x.com" }
 stage triage {
   on keyword "bill" { route billing }
   on keyword "help" { route support }
+  on keyword "bye" { close "done" }
   otherwise { reply "hi" }
 }
 "#;
@@ -28,7 +29,12 @@ impl Drop for Dir {
 }
 
 /// Runs `wafl agent ARGS --database DB` with `stdin`; (exit status, stdout, stderr).
-fn agent(dir: &Dir, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+fn agent(
+    dir: &Dir,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let db = dir.0.join("wafl.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafl"))
         .arg("agent")
@@ -65,25 +71,102 @@ fn agents_are_the_scripts_team_members_with_hashed_passwords() {
     let s = script.to_str().expect("path");
     let pw = "a-long-password\n";
 
-    let (code, _, err) = agent(&dir, &["add", "ana@x.com", "--name", "Ana", "--team", "sales", "--script", s], pw, &[]);
+    let (code, _, err) = agent(
+        &dir,
+        &[
+            "add",
+            "ana@x.com",
+            "--name",
+            "Ana",
+            "--team",
+            "sales",
+            "--script",
+            s,
+        ],
+        pw,
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("no team `sales`") && err.contains("billing, support"), "{err}");
-    let (code, _, err) = agent(&dir, &["add", "bo@x.com", "--name", "Bo", "--team", "billing", "--script", s], pw, &[]);
+    assert!(
+        err.contains("no team `sales`") && err.contains("billing, support"),
+        "{err}"
+    );
+    let (code, _, err) = agent(
+        &dir,
+        &[
+            "add", "bo@x.com", "--name", "Bo", "--team", "billing", "--script", s,
+        ],
+        pw,
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not an agent of team `billing`"), "{err}");
-    let (code, _, err) = agent(&dir, &["add", "ana@x.com", "--name", "Ana", "--team", "billing", "--script", s], "short\n", &[]);
+    let (code, _, err) = agent(
+        &dir,
+        &[
+            "add",
+            "ana@x.com",
+            "--name",
+            "Ana",
+            "--team",
+            "billing",
+            "--script",
+            s,
+        ],
+        "short\n",
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("shorter than 10"), "{err}");
 
-    let (code, out, err) = agent(&dir, &["add", "Ana@X.com", "--name", "Ana Lima", "--team", "billing", "--script", s], pw, &[]);
+    let (code, out, err) = agent(
+        &dir,
+        &[
+            "add",
+            "Ana@X.com",
+            "--name",
+            "Ana Lima",
+            "--team",
+            "billing",
+            "--script",
+            s,
+        ],
+        pw,
+        &[],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("added ana@x.com"), "{out}");
-    let (code, _, err) = agent(&dir, &["add", "ana@x.com", "--name", "Ana", "--team", "billing", "--script", s], pw, &[]);
+    let (code, _, err) = agent(
+        &dir,
+        &[
+            "add",
+            "ana@x.com",
+            "--name",
+            "Ana",
+            "--team",
+            "billing",
+            "--script",
+            s,
+        ],
+        pw,
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("exists already"), "{err}");
     let (code, _, err) = agent(
         &dir,
-        &["add", "bo@x.com", "--name", "Bo", "--team", "support", "--script", s, "--password-env", "BO_PW"],
+        &[
+            "add",
+            "bo@x.com",
+            "--name",
+            "Bo",
+            "--team",
+            "support",
+            "--script",
+            s,
+            "--password-env",
+            "BO_PW",
+        ],
         "",
         &[("BO_PW", "bo-password-from-env")],
     );
@@ -93,12 +176,21 @@ fn agents_are_the_scripts_team_members_with_hashed_passwords() {
     assert_eq!(code, Some(0));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("ana@x.com") && lines[0].contains("Ana Lima") && lines[0].ends_with("billing"), "{out}");
+    assert!(
+        lines[0].starts_with("ana@x.com")
+            && lines[0].contains("Ana Lima")
+            && lines[0].ends_with("billing"),
+        "{out}"
+    );
     assert!(!out.contains("argon2"), "hashes are not listed: {out}");
     {
         let store = SqliteStore::open(&dir.0.join("wafl.db")).expect("open");
         let ana = store.agent("ana@x.com").expect("read").expect("ana");
-        assert!(ana.password_hash.starts_with("$argon2id$"), "{}", ana.password_hash);
+        assert!(
+            ana.password_hash.starts_with("$argon2id$"),
+            "{}",
+            ana.password_hash
+        );
         assert!(verify_password("a-long-password", &ana.password_hash));
         let bo = store.agent("bo@x.com").expect("read").expect("bo");
         assert!(verify_password("bo-password-from-env", &bo.password_hash));

@@ -242,7 +242,14 @@ pub struct LimitsFile {
     pub max_body_bytes: Option<usize>,
     /// Timeout of each outbound HTTP call, in milliseconds.
     pub http_timeout_ms: Option<u64>,
+    /// Most stored messages waiting to be processed before new webhooks get 503
+    /// (0: no bound).
+    pub max_backlog: Option<u64>,
 }
+
+/// How many stored messages may wait for processing before webhooks are refused: a few
+/// seconds of work at the daemon's measured rate.
+pub const DEFAULT_MAX_BACKLOG: u64 = 20_000;
 
 /// The effective configuration.
 #[derive(Clone, Debug)]
@@ -264,6 +271,9 @@ pub struct Config {
     pub log_bodies: bool,
     pub max_body_bytes: usize,
     pub http_timeout_ms: u64,
+    /// Most stored messages waiting to be processed before new webhooks are refused
+    /// with 503 (WhatsApp redelivers them); 0 means no bound.
+    pub max_backlog: u64,
     /// Environment variables the script names with `env("...")`, resolved.
     pub script_secrets: BTreeMap<String, Secret>,
     /// The Flows private key as PEM text (from `WAFL_FLOWS_PRIVATE_KEY`).
@@ -424,6 +434,14 @@ pub fn resolve(
         log_bodies: file.log.bodies.unwrap_or(false),
         max_body_bytes: file.limits.max_body_bytes.unwrap_or(4 * 1024 * 1024),
         http_timeout_ms: file.limits.http_timeout_ms.unwrap_or(10_000),
+        max_backlog: match env("WAFL_MAX_BACKLOG") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                ConfigError(format!(
+                    "WAFL_MAX_BACKLOG is `{v}`; write a number of messages, e.g. 20000 (0 for no bound)"
+                ))
+            })?,
+            None => file.limits.max_backlog.unwrap_or(DEFAULT_MAX_BACKLOG),
+        },
         script_secrets,
         flows_private_key: secret("WAFL_FLOWS_PRIVATE_KEY"),
         flows_private_key_path: env("WAFL_FLOWS_PRIVATE_KEY_PATH")

@@ -31,7 +31,7 @@ pub use channel::Channel;
 use config::Config;
 use metrics::Metrics;
 use outbox::RateLimit;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
@@ -81,6 +81,9 @@ pub struct Shared {
     pub send_paused_until: AtomicI64,
     /// The console's in-memory state (sign-in rate limit).
     pub console: console::ConsoleState,
+    /// Inbound messages (by seq) queued in or running on a shard: a message is handed
+    /// over once, whoever finds it (intake, the start, the sweep).
+    queued_inbound: Mutex<HashSet<i64>>,
 }
 
 impl Shared {
@@ -97,8 +100,31 @@ impl Shared {
         }
     }
 
-    /// Sends work to the shard that owns its contact.
+    /// Whether an inbound message is queued in or running on a shard.
+    pub fn is_queued(&self, seq: i64) -> bool {
+        self.queued_inbound
+            .lock()
+            .map(|q| q.contains(&seq))
+            .unwrap_or(false)
+    }
+
+    /// A shard is done with an inbound message (processed, or given up until the sweep
+    /// finds it again).
+    pub fn unqueue(&self, seq: i64) {
+        if let Ok(mut q) = self.queued_inbound.lock() {
+            q.remove(&seq);
+        }
+    }
+
+    /// Sends work to the shard that owns its contact. An inbound message already queued
+    /// is not queued again.
     pub fn dispatch(&self, work: Work) {
+        if let Work::Inbound { seq, .. } = &work
+            && let Ok(mut q) = self.queued_inbound.lock()
+            && !q.insert(*seq)
+        {
+            return;
+        }
         let shard = shard_of(match &work {
             Work::Inbound { contact, .. }
             | Work::Timer { contact, .. }
@@ -360,7 +386,12 @@ pub async fn start_with_store(
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
         console: console::ConsoleState::default(),
+        queued_inbound: Mutex::new(HashSet::new()),
     });
+    shared.metrics.backlog_limit.store(
+        shared.config.max_backlog,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // The same rule as reloads: a start must not strand cards waiting in handlers the
     // script changed.
     let stranded = scheduler::stranded_cards(&shared, &shared.script().program).await?;
@@ -380,6 +411,10 @@ pub async fn start_with_store(
         .run(|s| s.pending_inbound())
         .await
         .map_err(|e| e.to_string())?;
+    shared.metrics.backlog.store(
+        i64::try_from(pending.len()).unwrap_or(i64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     for row in pending {
         match serde_json::from_str::<wire::inbound::InMessage>(&row.payload) {
             Ok(msg) => shared.dispatch(Work::Inbound {
@@ -391,6 +426,7 @@ pub async fn start_with_store(
         }
     }
     supervisor::spawn(&shared, "outbox", outbox::run);
+    supervisor::spawn(&shared, "sweep", intake::sweep);
     supervisor::spawn(&shared, "timers", scheduler::run);
     supervisor::spawn(&shared, "watcher", scheduler::watch_script);
     shared

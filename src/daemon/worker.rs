@@ -157,6 +157,10 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
     let use_cache = !shared.db.store().shared();
     while let Some(work) = rx.recv().await {
         let contact = work.contact().to_string();
+        let inbound_seq = match &work {
+            Work::Inbound { seq, .. } => Some(*seq),
+            _ => None,
+        };
         let mut work = Some(work);
         // Another instance may change the conversation between our read and our commit;
         // the store then refuses the step whole, and it runs again on the new state.
@@ -184,6 +188,9 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
                 Stepped::Conflict => work = again,
                 Stepped::Failed => {}
             }
+        }
+        if let Some(seq) = inbound_seq {
+            shared.unqueue(seq);
         }
         if cache.len() > 50_000 {
             cache.clear();
@@ -628,6 +635,7 @@ async fn process(
         .map(|e| serde_json::to_string(e).unwrap_or_default())
         .unwrap_or_else(|| "null".into());
     write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
+    let consumes_inbound = write.inbound_seq.is_some();
     let has_outbox = !write.outbox.is_empty();
     let has_timers = !write.timers_set.is_empty();
     let result = shared
@@ -636,6 +644,12 @@ async fn process(
         .await;
     match result {
         Ok(_) => {
+            if consumes_inbound {
+                shared
+                    .metrics
+                    .backlog
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
             if has_outbox {
                 shared.outbox_notify.notify_one();
             }

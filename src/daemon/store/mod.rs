@@ -16,10 +16,12 @@ pub mod error;
 pub mod model;
 pub mod persisted;
 pub mod postgres;
+pub mod revisions;
 pub mod sqlite;
 
 pub use error::{Result, StoreError};
 pub use model::*;
+pub use revisions::{NewRevision, Revision};
 
 use std::sync::Arc;
 
@@ -106,6 +108,17 @@ pub trait Store: Send + Sync {
     /// Inbound messages stored but not yet processed, oldest first (recovery on start).
     fn pending_inbound(&self) -> Result<Vec<InboundRow>>;
 
+    /// Up to `limit` messages stored at or before `received_before_ms` and not yet
+    /// processed, oldest first: what the periodic sweep hands to the shards when the
+    /// hand-off after their commit never happened. Reads an index of unprocessed rows
+    /// only, so it costs nothing when the daemon keeps up.
+    fn unprocessed_inbound(&self, received_before_ms: i64, limit: usize)
+    -> Result<Vec<InboundRow>>;
+
+    /// The processing lag: how many stored messages are not processed yet, and when the
+    /// oldest of them was received (ms).
+    fn inbound_backlog(&self) -> Result<Backlog>;
+
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>>;
 
     /// Stored conversations, optionally only those whose open card is in `stage`.
@@ -164,6 +177,23 @@ pub trait Store: Send + Sync {
 
     /// Deletes every expired session; returns how many.
     fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize>;
+
+    // ---- script revisions (`wafl publish`, `wafl rollback`) ------------------------------
+
+    /// Stores a checked script as an immutable revision and makes it the active one, in
+    /// one unit. A script whose hash is already a revision is not stored again: that
+    /// revision becomes the active one.
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision>;
+
+    /// Makes an existing revision the active one (a rollback); `StoreError::NotFound`
+    /// when there is no such revision.
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision>;
+
+    /// The revision the daemons on this database run, if one was published.
+    fn active_revision(&self) -> Result<Option<Revision>>;
+
+    /// Every revision, newest first.
+    fn revisions(&self) -> Result<Vec<Revision>>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's

@@ -340,3 +340,11 @@ pub struct OutboxCounts {
     pub inflight: i64,
     pub dead: i64,
 }
+
+/// Stored messages not processed yet ([`super::Store::inbound_backlog`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub messages: i64,
+    /// When the oldest of them was received (ms); `None` without any.
+    pub oldest_ms: Option<i64>,
+}

@@ -23,8 +23,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
-        name: "0002_console",
-        sql: include_str!("migrations/0002_console.sql"),
+        name: "0002_revisions",
+        sql: include_str!("migrations/0002_revisions.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_console",
+        sql: include_str!("migrations/0003_console.sql"),
     },
 ];
 

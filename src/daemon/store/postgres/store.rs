@@ -24,14 +24,16 @@ use ::postgres::error::SqlState;
 use ::postgres::{GenericClient, Transaction};
 
 use super::conn::{self, ConnError, DatabaseUrl, Pool, PoolOptions};
+use super::revisions;
 use crate::daemon::outbox::item::{OutboxItem, OutboxKind};
 use crate::daemon::store::persisted::{self, ConversationBody, HandlerName};
 use crate::daemon::store::{
-    AgentAccount, AuditRow, ConsoleSession, DeadLetter, DeadLetterSelection, FlowToken, HistoryRow,
-    InboundRow, IngestBatch, IngestResult, NewStatusRef, OutboxCounts, OutboxRef, OutboxRow,
-    Result, Settlement, StepApplied, StepWrite, Store, StoreError, StoredConversation, TimerRow,
-    WaitingCount,
+    AgentAccount, AuditRow, Backlog, ConsoleSession, DeadLetter, DeadLetterSelection, FlowToken,
+    HistoryRow, InboundRow, IngestBatch, IngestResult, NewStatusRef, OutboxCounts, OutboxRef,
+    OutboxRow, Result, Settlement, StepApplied, StepWrite, Store, StoreError, StoredConversation,
+    TimerRow, WaitingCount,
 };
+use crate::daemon::store::{NewRevision, Revision};
 
 /// The rank of a status in SQL, as [`status_rank`].
 const RANK_SQL: &str = "CASE {} WHEN 'accepted' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'played' THEN 3 WHEN 'failed' THEN 4 ELSE -1 END";
@@ -98,7 +100,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// An error inside a transaction: from the server (maybe worth a retry) or final.
-enum E {
+pub(super) enum E {
     Pg(::postgres::Error),
     Store(StoreError),
 }
@@ -121,7 +123,7 @@ impl From<persisted::PersistError> for E {
     }
 }
 
-type R<T> = std::result::Result<T, E>;
+pub(super) type R<T> = std::result::Result<T, E>;
 
 fn conflict(what: String) -> E {
     E::Store(StoreError::Conflict(what))
@@ -885,6 +887,42 @@ impl Store for PgStore {
         })
     }
 
+    fn unprocessed_inbound(
+        &self,
+        received_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<InboundRow>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read("listing unprocessed inbound messages", |c| {
+            Ok(c.query(
+                "SELECT seq, wamid, contact, payload FROM inbound
+                 WHERE NOT processed AND received_ms <= $1 ORDER BY seq LIMIT $2",
+                &[&received_before_ms, &limit],
+            )?
+            .iter()
+            .map(|r| InboundRow {
+                seq: r.get(0),
+                wamid: r.get(1),
+                contact: r.get(2),
+                payload: r.get(3),
+            })
+            .collect())
+        })
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        self.read("counting unprocessed inbound messages", |c| {
+            let row = c.query_one(
+                "SELECT COUNT(*), MIN(received_ms) FROM inbound WHERE NOT processed",
+                &[],
+            )?;
+            Ok(Backlog {
+                messages: row.get(0),
+                oldest_ms: row.get(1),
+            })
+        })
+    }
+
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>> {
         let found = self.read("reading a conversation", |c| {
             let row = c.query_opt(
@@ -1194,6 +1232,28 @@ impl Store for PgStore {
             )?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.tx("publishing a revision", |tx| {
+            revisions::publish(tx, &rev, now_ms)
+        })
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.tx("activating a revision", |tx| {
+            revisions::activate(tx, id, now_ms)
+        })
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.read("reading the active revision", |c| {
+            revisions::active(&mut **c)
+        })
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.read("listing revisions", |c| revisions::all(&mut **c))
     }
 }
 

@@ -15,6 +15,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
+mod revisions;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("initial", include_str!("migrations/0001_initial.sql")),
@@ -30,7 +32,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "outbox_queues",
         include_str!("migrations/0004_outbox_queues.sql"),
     ),
-    ("console", include_str!("migrations/0005_console.sql")),
+    ("revisions", include_str!("migrations/0005_revisions.sql")),
+    (
+        "inbound_unprocessed",
+        include_str!("migrations/0006_inbound_unprocessed.sql"),
+    ),
+    ("console", include_str!("migrations/0007_console.sql")),
 ];
 
 /// The schema version this build writes.
@@ -329,8 +336,18 @@ impl Conn {
             waiting
         ])?;
         if let Some(seq) = w.inbound_seq {
-            tx.prepare_cached("UPDATE inbound SET processed = 1 WHERE seq = ?1")?
+            // Exactly once: a message handed over twice (the sweep and a late hand-off)
+            // runs once; the second step is refused whole.
+            let n = tx
+                .prepare_cached(
+                    "UPDATE inbound SET processed = 1 WHERE seq = ?1 AND processed = 0",
+                )?
                 .execute([seq])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "inbound message {seq} was already processed"
+                )));
+            }
         }
         for o in &w.outbox {
             if let Some(id) = Self::insert_outbox(&tx, &o.contact, &o.item, &o.idem_key, now_ms)? {
@@ -737,6 +754,45 @@ impl Conn {
         })?)
     }
 
+    fn unprocessed_inbound(&self, before_ms: i64, limit: usize) -> Result<Vec<InboundRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, wamid, contact, payload FROM inbound INDEXED BY inbound_unprocessed
+             WHERE processed = 0 AND received_ms <= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        collect(stmt.query_map(
+            params![before_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(InboundRow {
+                    seq: r.get(0)?,
+                    wamid: r.get(1)?,
+                    contact: r.get(2)?,
+                    payload: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        let messages: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM inbound INDEXED BY inbound_unprocessed WHERE processed = 0",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let oldest_ms: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT received_ms FROM inbound INDEXED BY inbound_unprocessed
+                 WHERE processed = 0 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(Backlog {
+            messages,
+            oldest_ms,
+        })
+    }
+
     fn conversations(
         &self,
         contact: Option<&str>,
@@ -1087,6 +1143,18 @@ impl Store for SqliteStore {
         self.call(|c| c.pending_inbound())
     }
 
+    fn unprocessed_inbound(
+        &self,
+        received_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<InboundRow>> {
+        self.call(move |c| c.unprocessed_inbound(received_before_ms, limit))
+    }
+
+    fn inbound_backlog(&self) -> Result<Backlog> {
+        self.call(|c| c.inbound_backlog())
+    }
+
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>> {
         let contact = contact.to_string();
         self.call(move |c| Ok(c.conversations(Some(&contact), None)?.pop()))
@@ -1177,5 +1245,21 @@ impl Store for SqliteStore {
 
     fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize> {
         self.call(move |c| c.expire_sessions(now_ms, idle_ms, max_ms))
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.publish_revision(&rev, now_ms))
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.activate_revision(id, now_ms))
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.call(|c| c.active_revision())
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.call(|c| c.revisions())
     }
 }
