@@ -493,10 +493,17 @@ impl<'a> Rules<'a> {
             .handler_by_key(&key)
             .filter(|_| same_version)
             .map(|(_, h)| line_of(&self.loaded.source, h.span.start as usize));
+        // As the script writes it: `otherwise` and `after ...` stand alone, other
+        // triggers follow `on`.
+        let written = if key.trigger.starts_with("otherwise") || key.trigger.starts_with("after ") {
+            key.trigger.clone()
+        } else {
+            format!("on {}", key.trigger)
+        };
         let source = match (&key.sla, &key.stage) {
             (Some(sla), _) => format!("sla {sla}: {}", key.trigger),
-            (None, Some(stage)) => format!("stage {stage}: on {}", key.trigger),
-            (None, None) => format!("anywhere: on {}", key.trigger),
+            (None, Some(stage)) => format!("stage {stage}: {written}"),
+            (None, None) => format!("anywhere: {written}"),
         };
         Some(RuleRef { line, source, why })
     }
@@ -551,4 +558,20 @@ pub fn line_of(source: &str, offset: usize) -> usize {
 
 pub(super) fn at_ms(ms: i64) -> String {
     ms_rfc3339(ms)
+}
+
+/// The summary of a card straight from the engine's state (after a step, before it is
+/// read back from storage): what live events publish.
+pub fn summary_of_state(
+    key: &str,
+    state: &crate::engine::State,
+    program_hash: &str,
+) -> Option<CardSummary> {
+    let value = serde_json::to_value(state).ok()?;
+    let c = Conversation {
+        key: key.to_string(),
+        state: StateView::deserialize(&value).ok()?,
+        program: program_hash.to_string(),
+    };
+    summary(&c)
 }

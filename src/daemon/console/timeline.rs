@@ -2,7 +2,7 @@
 //! status) merged with what each audited step did (stage moves, routing, webhooks,
 //! forms, timers, notes), each automated step with the rule that caused it.
 
-use super::model::{Rules, TimelineEntry, at_ms, short_hash};
+use super::model::{RuleRef, Rules, TimelineEntry, at_ms, short_hash};
 use crate::daemon::store::{AuditRow, HistoryRow};
 use crate::daemon::wire::inbound::InMessage;
 use crate::engine::InboundMessage;
@@ -32,7 +32,7 @@ fn outbound_text(wire: &Json) -> String {
     let s = |k: &str| wire.get(k).and_then(Json::as_str).unwrap_or("").to_string();
     match wire.get("type").and_then(Json::as_str) {
         Some("template") => format!("[template] {}", s("name")),
-        Some("flow") => format!("[form] {}", s("body")),
+        Some("flow") | Some("form") => format!("[form] {}", s("body")),
         _ => s("body"),
     }
 }
@@ -124,12 +124,21 @@ fn effect_entry(kind: &Json) -> Option<(&'static str, Option<String>)> {
     Some(entry)
 }
 
+/// A message a step sent, waiting to be matched with the history's sent messages.
+struct Sent {
+    text: String,
+    actor: String,
+    rule: Option<RuleRef>,
+    version: Option<String>,
+}
+
 /// The card's timeline, oldest first.
 pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<TimelineEntry> {
     // (at ms, order within the same instant, entry)
     let mut out: Vec<(i64, u8, TimelineEntry)> = Vec::new();
-    // Replies and templates agents sent, in order, to name the author of sent messages.
-    let mut agent_texts: VecDeque<(String, String)> = VecDeque::new();
+    // What each step sent, in order, to give sent messages their author, rule and
+    // script version.
+    let mut sends: VecDeque<Sent> = VecDeque::new();
     for row in audit {
         let event: Json = serde_json::from_str(&row.event).unwrap_or(Json::Null);
         let ev_kind = event.get("event").and_then(Json::as_str).unwrap_or("");
@@ -157,22 +166,9 @@ pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<T
                 },
             ))
         };
-        if ev_kind == "agent" {
+        if ev_kind == "agent" && event.get("action").and_then(Json::as_str) == Some("note") {
             let text = event.get("text").and_then(Json::as_str).map(str::to_string);
-            match event.get("action").and_then(Json::as_str) {
-                Some("note") => push(&mut out, "note", text, None),
-                Some("reply") => {
-                    if let Some(t) = text {
-                        agent_texts.push_back((t, actor.clone()));
-                    }
-                }
-                Some("template") => {
-                    if let Some(n) = event.get("name").and_then(Json::as_str) {
-                        agent_texts.push_back((format!("[template] {n}"), actor.clone()));
-                    }
-                }
-                _ => {}
-            }
+            push(&mut out, "note", text, None);
         }
         let effects: Json = serde_json::from_str(&row.effects).unwrap_or(Json::Null);
         let effects = effects.as_array().cloned().unwrap_or_default();
@@ -190,15 +186,27 @@ pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<T
         }
         for e in &effects {
             let Some(kind) = e.get("kind") else { continue };
+            let trace = e.get("trace").cloned().unwrap_or(Json::Null);
+            let rule = || {
+                trace
+                    .get("handler")
+                    .filter(|h| !h.is_null())
+                    .and_then(|h| rules.rule(h, why_of(&trace), same))
+            };
+            if kind.get("effect").and_then(Json::as_str) == Some("send")
+                && let Some(message) = kind.get("message")
+            {
+                sends.push_back(Sent {
+                    text: outbound_text(message),
+                    actor: actor.clone(),
+                    rule: rule(),
+                    version: version.clone(),
+                });
+            }
             let Some((k, text)) = effect_entry(kind) else {
                 continue;
             };
-            let trace = e.get("trace").cloned().unwrap_or(Json::Null);
-            let rule = trace
-                .get("handler")
-                .filter(|h| !h.is_null())
-                .and_then(|h| rules.rule(h, why_of(&trace), same));
-            push(&mut out, k, text, rule);
+            push(&mut out, k, text, rule());
         }
     }
     for h in history {
@@ -206,10 +214,17 @@ pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<T
             "in" => ("message_in", inbound_text(&h.body), None, 0),
             "out" => {
                 let wire: Json = serde_json::from_str(&h.body).unwrap_or(Json::Null);
+                let status = match h.status.as_deref() {
+                    Some("delivered") => "delivered",
+                    Some("read") | Some("played") => "read",
+                    Some("failed") => "failed",
+                    // Accepted by WhatsApp, or sent: one tick.
+                    _ => "sent",
+                };
                 (
                     "message_out",
                     outbound_text(&wire),
-                    h.status.clone().or_else(|| Some("sent".into())),
+                    Some(status.to_string()),
                     2,
                 )
             }
@@ -234,15 +249,21 @@ pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<T
             }
             _ => continue,
         };
-        let actor = if kind == "message_in" {
-            "customer".to_string()
+        let sent = if kind == "message_in" {
+            None
         } else {
-            match agent_texts.front() {
-                Some((t, _)) if text.starts_with(t.as_str()) => {
-                    agent_texts.pop_front().map(|(_, a)| a).unwrap_or_default()
-                }
-                _ => "automation".to_string(),
-            }
+            // Sends leave in order; one given up on or replaced may be missing.
+            let at = sends.iter().position(|s| text.starts_with(s.text.as_str()));
+            at.and_then(|i| {
+                let found = sends.remove(i);
+                sends.drain(..i);
+                found
+            })
+        };
+        let (actor, rule, script_version) = match sent {
+            Some(s) => (s.actor, s.rule, s.version),
+            None if kind == "message_in" => ("customer".to_string(), None, None),
+            None => ("automation".to_string(), None, None),
         };
         out.push((
             h.at_ms,
@@ -253,8 +274,8 @@ pub fn build(history: &[HistoryRow], audit: &[AuditRow], rules: &Rules) -> Vec<T
                 text: Some(text),
                 status,
                 actor,
-                rule: None,
-                script_version: None,
+                rule,
+                script_version,
             },
         ));
     }
