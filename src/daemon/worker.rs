@@ -190,11 +190,20 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
         if let Some(seq) = inbound_seq {
             shared.unqueue(seq);
         }
-        if cache.len() > 50_000 {
-            cache.clear();
+        // A bounded cache: memory does not grow with the number of contacts.
+        while cache.len() > CACHED_STATES_PER_SHARD {
+            let Some(evicted) = cache.keys().next().cloned() else {
+                break;
+            };
+            cache.remove(&evicted);
         }
     }
 }
+
+/// Most conversation states a shard keeps in memory between steps (an arbitrary one
+/// leaves when a new one comes): 64 shards keep at most 65,536, whatever the number of
+/// contacts; the others are read from storage at their next event.
+pub const CACHED_STATES_PER_SHARD: usize = 1_024;
 
 /// How many times a step refused for a conflict with another instance runs again
 /// before it is left to that instance (or, for an inbound message, to whichever instance
