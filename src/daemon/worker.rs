@@ -164,7 +164,9 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
         // the store then refuses the step whole, and it runs again on the new state.
         for attempt in 0..MAX_CONFLICT_RETRIES {
             let Some(w) = work.take() else { break };
-            let again = if attempt + 1 < MAX_CONFLICT_RETRIES {
+            // Alone on its database, the only conflict is a message some earlier step
+            // already consumed (handed over twice): nothing to run again.
+            let again = if attempt + 1 < MAX_CONFLICT_RETRIES && !use_cache {
                 w.retry_copy()
             } else {
                 None

@@ -850,10 +850,18 @@ impl Conn {
         contact: Option<&str>,
         stage: Option<&str>,
     ) -> Result<Vec<StoredConversation>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT contact, stage, state, updated_ms FROM conversations
-             WHERE (?1 IS NULL OR contact = ?1) AND (?2 IS NULL OR stage = ?2) ORDER BY contact",
-        )?;
+        // One statement per shape: with `(?1 IS NULL OR contact = ?1)` SQLite cannot use
+        // the primary key, and a shard's read of one conversation scanned them all.
+        let mut stmt = match contact {
+            Some(_) => self.conn.prepare_cached(
+                "SELECT contact, stage, state, updated_ms FROM conversations
+                 WHERE contact = ?1 AND (?2 IS NULL OR stage = ?2)",
+            )?,
+            None => self.conn.prepare_cached(
+                "SELECT contact, stage, state, updated_ms FROM conversations
+                 WHERE (?1 IS NULL) AND (?2 IS NULL OR stage = ?2) ORDER BY contact",
+            )?,
+        };
         let raw: Vec<(String, Option<String>, String, i64)> =
             collect(stmt.query_map(params![contact, stage], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
