@@ -7,6 +7,13 @@ use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "load-secret";
 
+/// How many distinct contacts the messages come from (`body`).
+pub static CONTACTS: AtomicU64 = AtomicU64::new(10_000);
+
+/// Webhooks answered 503 (refused for backpressure or storage; WhatsApp would deliver
+/// them again), also counted in `errors`.
+pub static REFUSED: AtomicUsize = AtomicUsize::new(0);
+
 pub fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -17,7 +24,7 @@ pub fn arg(name: &str, default: u64) -> u64 {
 }
 
 pub fn body(n: u64) -> String {
-    let contact = 5511900000000u64 + n % 10_000;
+    let contact = 5511900000000u64 + n % CONTACTS.load(Ordering::Relaxed).max(1);
     format!(
         r#"{{"object":"whatsapp_business_account","entry":[{{"id":"W","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"PNID"}},"contacts":[{{"profile":{{"name":"Load"}},"wa_id":"{contact}"}}],"messages":[{{"from":"{contact}","id":"wamid.load{n}","timestamp":"1700000000","type":"text","text":{{"body":"fatura {n}"}}}}]}}}}]}}]}}"#
     )
@@ -69,6 +76,10 @@ pub async fn fire(
                     .await;
                 match r {
                     Ok(r) if r.status() == 200 => lat.push(t.elapsed()),
+                    Ok(r) if r.status() == 503 => {
+                        REFUSED.fetch_add(1, Ordering::Relaxed);
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     _ => {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }

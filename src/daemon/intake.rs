@@ -194,6 +194,9 @@ pub async fn sweep(shared: Arc<Shared>) {
                 .store(u64::try_from(age).unwrap_or(0), Ordering::Relaxed);
         }
         if sweeps {
+            // Queued before the read: a shard may finish one of them (and let go of it)
+            // between the read and the check below, and it must not be handed over again.
+            let queued_before = shared.queued_snapshot();
             let rows = shared
                 .db
                 .run(move |s| s.unprocessed_inbound(now - SWEEP_AFTER_MS, SWEEP_LIMIT))
@@ -201,7 +204,7 @@ pub async fn sweep(shared: Arc<Shared>) {
                 .unwrap_or_default();
             let mut handed = 0;
             for row in rows {
-                if shared.is_queued(row.seq) {
+                if queued_before.contains(&row.seq) || shared.is_queued(row.seq) {
                     continue;
                 }
                 match serde_json::from_str::<inbound::InMessage>(&row.payload) {

@@ -109,6 +109,14 @@ impl Shared {
             .unwrap_or(false)
     }
 
+    /// The inbound messages queued in or running on a shard right now.
+    pub fn queued_snapshot(&self) -> HashSet<i64> {
+        self.queued_inbound
+            .lock()
+            .map(|q| q.clone())
+            .unwrap_or_default()
+    }
+
     /// A shard is done with an inbound message (processed, or given up until the sweep
     /// finds it again).
     pub fn unqueue(&self, seq: i64) {

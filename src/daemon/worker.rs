@@ -166,7 +166,9 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
         // the store then refuses the step whole, and it runs again on the new state.
         for attempt in 0..MAX_CONFLICT_RETRIES {
             let Some(w) = work.take() else { break };
-            let again = if attempt + 1 < MAX_CONFLICT_RETRIES {
+            // Alone on its database, the only conflict is a message some earlier step
+            // already consumed (handed over twice): nothing to run again.
+            let again = if attempt + 1 < MAX_CONFLICT_RETRIES && !use_cache {
                 w.retry_copy()
             } else {
                 None
@@ -192,11 +194,20 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
         if let Some(seq) = inbound_seq {
             shared.unqueue(seq);
         }
-        if cache.len() > 50_000 {
-            cache.clear();
+        // A bounded cache: memory does not grow with the number of contacts.
+        while cache.len() > CACHED_STATES_PER_SHARD {
+            let Some(evicted) = cache.keys().next().cloned() else {
+                break;
+            };
+            cache.remove(&evicted);
         }
     }
 }
+
+/// Most conversation states a shard keeps in memory between steps (an arbitrary one
+/// leaves when a new one comes): 64 shards keep at most 65,536, whatever the number of
+/// contacts; the others are read from storage at their next event.
+pub const CACHED_STATES_PER_SHARD: usize = 1_024;
 
 /// How many times a step refused for a conflict with another instance runs again
 /// before it is left to that instance (or, for an inbound message, to whichever instance

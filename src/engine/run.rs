@@ -129,10 +129,19 @@ impl<'p> Run<'p> {
         });
     }
 
+    /// Records a line in the card's recent history: the last [`HISTORY_WINDOW`] lines,
+    /// each cut to [`HISTORY_TEXT_CHARS`] characters, so a state stays the same size
+    /// however long the conversation (the daemon keeps the whole history in storage).
     pub(super) fn history(&mut self, who: Who, text: String) {
         let at = self.now;
         if let Some(card) = self.s.card.as_mut() {
+            let text = match text.char_indices().nth(HISTORY_TEXT_CHARS) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            };
             card.history.push(HistoryEntry { at, who, text });
+            let over = card.history.len().saturating_sub(HISTORY_WINDOW);
+            card.history.drain(..over);
         }
     }
 

@@ -96,6 +96,8 @@ pub struct Card {
     pub opened_at: Timestamp,
     pub stage_entered_at: Timestamp,
     pub closed_at: Option<Timestamp>,
+    /// The most recent lines of the conversation, at most [`HISTORY_WINDOW`]: the
+    /// engine only appends to it; the whole history lives in the daemon's storage.
     pub history: Vec<HistoryEntry>,
     /// Where the automation waits: an `ask` for an answer, a `call` for its webhook.
     pub suspended: Option<Suspension>,
@@ -208,6 +210,12 @@ impl Priority {
         }
     }
 }
+
+/// How many history lines a card keeps in its state.
+pub const HISTORY_WINDOW: usize = 20;
+
+/// How many characters of one history line a card keeps in its state.
+pub const HISTORY_TEXT_CHARS: usize = 500;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

@@ -13,6 +13,11 @@
 //! - conversation `v2`: `{v, program, state}`, handlers by name; the `resume` and
 //!   `fallback` instruction positions of a suspension relative to its handler's first
 //!   instruction (the handler's code is the same whenever its fingerprint is).
+//! - conversation `v3`: as `v2`, with a card's `history` holding only its most recent
+//!   lines ([`crate::engine::HISTORY_WINDOW`], each cut to
+//!   [`crate::engine::HISTORY_TEXT_CHARS`] characters), so a state has the same size
+//!   however long the conversation; the whole history is in the store's tables. Older
+//!   bodies are cut to the same window when read.
 //! - outbox item `v0` (unversioned, kind in its own column): the same fields as `v1`
 //!   without the `kind` tag. `v1`: `{v, kind, ...}` ([`OutboxItem`]).
 
@@ -24,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The current version of conversation bodies.
-pub const CONVERSATION_VERSION: u64 = 2;
+pub const CONVERSATION_VERSION: u64 = 3;
 /// The current version of outbox item bodies.
 pub const OUTBOX_VERSION: u64 = 1;
 
@@ -264,6 +269,14 @@ impl ConversationBody {
 
     /// Reads any version ever written.
     pub fn from_json(text: &str) -> Result<ConversationBody, PersistError> {
+        let mut body = Self::from_json_as_written(text)?;
+        if body.version < 3 {
+            cut_histories(&mut body.state);
+        }
+        Ok(body)
+    }
+
+    fn from_json_as_written(text: &str) -> Result<ConversationBody, PersistError> {
         let value: Value = serde_json::from_str(text).map_err(json_err("conversation"))?;
         match value.get("v").and_then(Value::as_u64) {
             None => Ok(ConversationBody {
@@ -271,7 +284,7 @@ impl ConversationBody {
                 program: String::new(),
                 state: value,
             }),
-            Some(2) => {
+            Some(v @ (2 | 3)) => {
                 let Value::Object(mut m) = value else {
                     return Err(PersistError::Shape {
                         what: "conversation",
@@ -288,7 +301,7 @@ impl ConversationBody {
                     reason: "no `state`".into(),
                 })?;
                 Ok(ConversationBody {
-                    version: 2,
+                    version: v,
                     program,
                     state,
                 })
@@ -298,6 +311,29 @@ impl ConversationBody {
                 found,
                 known: CONVERSATION_VERSION,
             }),
+        }
+    }
+}
+
+/// Cuts the history of the open and the last closed card to the window a `v3` state
+/// keeps (bodies written before `v3` kept every line).
+fn cut_histories(state: &mut Value) {
+    let Value::Object(top) = state else {
+        return;
+    };
+    for key in ["card", "last_closed"] {
+        if let Some(Value::Array(lines)) = top.get_mut(key).and_then(|c| c.get_mut("history")) {
+            let over = lines.len().saturating_sub(crate::engine::HISTORY_WINDOW);
+            lines.drain(..over);
+            for line in lines.iter_mut() {
+                if let Some(Value::String(text)) = line.get_mut("text")
+                    && let Some((cut, _)) =
+                        text.char_indices().nth(crate::engine::HISTORY_TEXT_CHARS)
+                {
+                    text.truncate(cut);
+                    text.push('…');
+                }
+            }
         }
     }
 }
@@ -380,9 +416,48 @@ mod tests {
             state: serde_json::json!({"card": null}),
         };
         assert_eq!(ConversationBody::from_json(&v2.to_json()).expect("v2"), v2);
+        let v3 = ConversationBody { version: 3, ..v2 };
+        assert_eq!(ConversationBody::from_json(&v3.to_json()).expect("v3"), v3);
         assert!(matches!(
-            ConversationBody::from_json(r#"{"v":3}"#),
-            Err(PersistError::TooNew { found: 3, .. })
+            ConversationBody::from_json(r#"{"v":4}"#),
+            Err(PersistError::TooNew { found: 4, .. })
         ));
+    }
+
+    #[test]
+    fn older_bodies_keep_only_the_recent_history_when_read() {
+        use crate::engine::{HISTORY_TEXT_CHARS, HISTORY_WINDOW};
+        let line = |i: usize| serde_json::json!({"at": "2026-01-01T00:00:00Z", "who": "customer", "text": format!("m{i}")});
+        let lines: Vec<Value> = (0..500).map(line).collect();
+        let mut long = lines.clone();
+        long[499]["text"] = Value::String("é".repeat(HISTORY_TEXT_CHARS + 10));
+        let v2 = serde_json::json!({"v": 2, "program": "sha256:ab", "state": {
+            "card": {"stage": "s", "history": long},
+            "last_closed": {"stage": "s", "history": lines},
+        }})
+        .to_string();
+        let body = ConversationBody::from_json(&v2).expect("v2 reads");
+        assert_eq!(
+            body.version, 2,
+            "the version read is kept; the next write is v3"
+        );
+        for key in ["card", "last_closed"] {
+            let kept = body.state[key]["history"].as_array().expect("history");
+            assert_eq!(kept.len(), HISTORY_WINDOW);
+            assert_eq!(kept[0]["text"], format!("m{}", 500 - HISTORY_WINDOW));
+        }
+        let last = body.state["card"]["history"][HISTORY_WINDOW - 1]["text"]
+            .as_str()
+            .expect("text");
+        assert_eq!(last.chars().count(), HISTORY_TEXT_CHARS + 1);
+        assert!(last.ends_with('…'));
+        // Unversioned bodies are cut the same way.
+        let v1 = serde_json::json!({"card": {"history": (0..100).map(line).collect::<Vec<_>>()}})
+            .to_string();
+        let body = ConversationBody::from_json(&v1).expect("v1 reads");
+        assert_eq!(
+            body.state["card"]["history"].as_array().map(Vec::len),
+            Some(HISTORY_WINDOW)
+        );
     }
 }

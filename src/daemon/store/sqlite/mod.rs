@@ -11,7 +11,7 @@ use super::persisted::{self, ConversationBody, HandlerName};
 use super::*;
 use crate::daemon::outbox::item::OutboxKind;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -97,7 +97,10 @@ impl SqliteStore {
         if checkpoint_while(path, std::time::Duration::from_millis(500), alive.clone()).is_ok() {
             c.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
-        Ok(SqliteStore::start(c, alive))
+        let wal = path.as_os_str().to_owned();
+        let mut wal = PathBuf::from(wal);
+        wal.as_mut_os_string().push("-wal");
+        Ok(SqliteStore::start(c, alive, Some(wal)))
     }
 
     /// A private in-memory store (tests).
@@ -107,15 +110,17 @@ impl SqliteStore {
             reason: e.to_string(),
         })?;
         let c = Conn::setup(conn)?;
-        Ok(SqliteStore::start(c, Arc::new(AtomicBool::new(true))))
+        Ok(SqliteStore::start(c, Arc::new(AtomicBool::new(true)), None))
     }
 
-    fn start(mut conn: Conn, alive: Arc<AtomicBool>) -> SqliteStore {
+    fn start(mut conn: Conn, alive: Arc<AtomicBool>, wal: Option<PathBuf>) -> SqliteStore {
         let (tx, rx) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("wafl-db".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
+                let mut wal = wal.map(WalBound::new);
+                let mut next = None;
+                while let Some(first) = next.take().or_else(|| rx.recv().ok()) {
                     let mut jobs = vec![first];
                     while jobs.len() < MAX_GROUP {
                         match rx.try_recv() {
@@ -137,6 +142,17 @@ impl SqliteStore {
                     }
                     for d in delivers {
                         d(committed.clone());
+                    }
+                    // Between groups: keep the WAL bounded (see `WalBound`).
+                    let idle = match rx.try_recv() {
+                        Ok(j) => {
+                            next = Some(j);
+                            false
+                        }
+                        Err(_) => true,
+                    };
+                    if let Some(w) = wal.as_mut() {
+                        w.after_commit(&conn.conn, idle);
                     }
                 }
             });
@@ -167,6 +183,45 @@ impl SqliteStore {
             .map_err(|_| StoreError::Unavailable("the storage thread has stopped".into()))?;
         rx.recv()
             .map_err(|_| StoreError::Unavailable("the storage thread has stopped".into()))?
+    }
+}
+
+/// The WAL grows while writes continue: a passive checkpoint copies frames back but can
+/// never restart the log while the writer keeps appending. So the writer thread itself,
+/// between two group commits, truncates it (`wal_checkpoint(TRUNCATE)`) when it is over
+/// [`WAL_HARD_BYTES`], or when the queue is empty and it is over [`WAL_IDLE_BYTES`]; the
+/// passive checkpoints of the other connection have by then copied most frames, so the
+/// truncation mostly only resets the file. It looks at the file size at most every
+/// [`WAL_LOOK_EVERY`] commits (and whenever idle).
+struct WalBound {
+    path: PathBuf,
+    commits: u32,
+}
+
+/// Above this the WAL is truncated even under load.
+const WAL_HARD_BYTES: u64 = 64 << 20;
+/// Above this the WAL is truncated when the writer is idle.
+const WAL_IDLE_BYTES: u64 = 4 << 20;
+/// How many commits may pass without a look at the WAL's size.
+const WAL_LOOK_EVERY: u32 = 32;
+
+impl WalBound {
+    fn new(path: PathBuf) -> WalBound {
+        WalBound { path, commits: 0 }
+    }
+
+    fn after_commit(&mut self, conn: &Connection, idle: bool) {
+        self.commits += 1;
+        if !idle && self.commits < WAL_LOOK_EVERY {
+            return;
+        }
+        self.commits = 0;
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size > WAL_HARD_BYTES || (idle && size > WAL_IDLE_BYTES) {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!("could not truncate the write-ahead log ({size} bytes): {e}");
+            }
+        }
     }
 }
 
@@ -222,6 +277,8 @@ impl Conn {
         // append-heavy, and every checkpoint costs extra fsyncs.
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
+        // A log that was reset is cut back to this size instead of keeping its peak.
+        conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(128);
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -798,10 +855,18 @@ impl Conn {
         contact: Option<&str>,
         stage: Option<&str>,
     ) -> Result<Vec<StoredConversation>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT contact, stage, state, updated_ms FROM conversations
-             WHERE (?1 IS NULL OR contact = ?1) AND (?2 IS NULL OR stage = ?2) ORDER BY contact",
-        )?;
+        // One statement per shape: with `(?1 IS NULL OR contact = ?1)` SQLite cannot use
+        // the primary key, and a shard's read of one conversation scanned them all.
+        let mut stmt = match contact {
+            Some(_) => self.conn.prepare_cached(
+                "SELECT contact, stage, state, updated_ms FROM conversations
+                 WHERE contact = ?1 AND (?2 IS NULL OR stage = ?2)",
+            )?,
+            None => self.conn.prepare_cached(
+                "SELECT contact, stage, state, updated_ms FROM conversations
+                 WHERE (?1 IS NULL) AND (?2 IS NULL OR stage = ?2) ORDER BY contact",
+            )?,
+        };
         let raw: Vec<(String, Option<String>, String, i64)> =
             collect(stmt.query_map(params![contact, stage], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
