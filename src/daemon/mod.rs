@@ -13,6 +13,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod flows;
 pub mod http;
 pub mod intake;
@@ -78,6 +79,8 @@ pub struct Shared {
     /// Sending is paused until this instant (ms) after the token was refused (190);
     /// 0 when not paused.
     pub send_paused_until: AtomicI64,
+    /// The console's live events (`GET /api/events`).
+    pub events: console::events::ConsoleBus,
 }
 
 impl Shared {
@@ -352,6 +355,7 @@ pub async fn start_with_store(
         flows_key,
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
+        events: console::events::ConsoleBus::default(),
     });
     // The same rule as reloads: a start must not strand cards waiting in handlers the
     // script changed.

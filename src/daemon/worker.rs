@@ -622,12 +622,22 @@ async fn process(
     write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
     let has_outbox = !write.outbox.is_empty();
     let has_timers = !write.timers_set.is_empty();
+    // What the console's live board learns from this step, published once it is stored.
+    let console_events = super::console::events::step_events(
+        &state,
+        &new_state,
+        event.as_ref(),
+        &effects,
+        now,
+        || super::console::events::card_summary(&new_state, &loaded.hash),
+    );
     let result = shared
         .db
         .run(move |s| s.apply_step(write, now.as_millisecond()))
         .await;
     match result {
         Ok(_) => {
+            shared.events.publish_all(console_events);
             if has_outbox {
                 shared.outbox_notify.notify_one();
             }

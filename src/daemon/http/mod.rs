@@ -35,6 +35,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/sandbox", get(sandbox::page))
         .route("/sandbox/send", post(sandbox::send))
         .route("/sandbox/messages", get(sandbox::messages))
+        .merge(super::console::pages::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
