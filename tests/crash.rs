@@ -1,9 +1,10 @@
-//! Crash safety: under a stream of inbound messages, the `wafl run` process is killed
-//! with SIGKILL at random moments and restarted. Afterwards every acknowledged message
-//! was stored and processed exactly once, no reply or webhook was lost, replies and
-//! webhook posts first arrived in message order, duplicates at the
-//! fake servers never outnumber the kills, and a duplicated webhook carries the same
-//! idempotency key as its first delivery.
+//! Crash safety: under a stream of inbound messages from several contacts, the `wafl run`
+//! process is killed with SIGKILL at random moments and restarted. Afterwards every
+//! acknowledged message was stored and processed exactly once, no reply or webhook was
+//! lost, every contact's replies and webhook posts first arrived in that contact's message
+//! order (checked for each contact), a kill repeats at most the one request each contact
+//! had in flight, and a duplicated webhook carries the same idempotency key as its first
+//! delivery.
 
 #[path = "support/fake.rs"]
 mod fake;
@@ -14,7 +15,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const APP_SECRET: &str = "crash-secret";
-const CONTACT: &str = "5511955554444";
+/// Message `i` comes from contact `i % CONTACTS`.
+const CONTACTS: usize = 20;
+
+fn contact(i: usize) -> String {
+    format!("55119555{:05}", i % CONTACTS)
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -80,8 +86,8 @@ fn webhook(i: usize) -> String {
         "entry": [{"id": "W", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "1", "phone_number_id": "PNID"},
-            "contacts": [{"profile": {"name": "Crash"}, "wa_id": CONTACT}],
-            "messages": [{"from": CONTACT, "id": format!("wamid.crash{i}"), "timestamp": "1700000000", "type": "text", "text": {"body": format!("n{i}")}}]
+            "contacts": [{"profile": {"name": "Crash"}, "wa_id": contact(i)}],
+            "messages": [{"from": contact(i), "id": format!("wamid.crash{i}"), "timestamp": "1700000000", "type": "text", "text": {"body": format!("n{i}")}}]
         }}]}]
     })
     .to_string()
@@ -113,8 +119,8 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
-    const MESSAGES: usize = 200;
-    const KILLS: usize = 5;
+    const MESSAGES: usize = 400;
+    const KILLS: usize = 10;
     let kill_points: BTreeSet<usize> = (0..KILLS)
         .map(|_| 10 + rng.below((MESSAGES - 20) as u64) as usize)
         .collect();
@@ -209,48 +215,71 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
             "reply to n{i} was lost"
         );
     }
-    // Order: the contact's replies (and webhook posts) first arrived in message order,
-    // through every kill; a repeat after a kill is only ever the request in flight.
-    let first_seen = |texts: Vec<String>, prefix: &str| -> Vec<usize> {
+    // Order: each contact's replies (and webhook posts) first arrived in that contact's
+    // message order, through every kill; a repeat after a kill is only ever the request in
+    // flight.
+    let first_seen = |texts: Vec<(String, String)>, prefix: &str| -> BTreeMap<String, Vec<usize>> {
         let mut seen = BTreeSet::new();
-        texts
-            .into_iter()
-            .filter_map(|t| t.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok()))
-            .filter(|n| seen.insert(*n))
-            .collect()
+        let mut by_contact: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (to, t) in texts {
+            if let Some(n) = t.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok())
+                && seen.insert(n)
+            {
+                by_contact.entry(to).or_default().push(n);
+            }
+        }
+        by_contact
     };
+    let expected: BTreeMap<String, Vec<usize>> = (0..MESSAGES).fold(BTreeMap::new(), |mut m, i| {
+        m.entry(contact(i)).or_insert_with(Vec::new).push(i);
+        m
+    });
     let reply_order = first_seen(
         graph
             .requests()
             .iter()
-            .filter_map(|r| r.body.pointer("/text/body").and_then(|b| b.as_str()))
-            .map(str::to_string)
+            .filter_map(|r| {
+                let to = r.body.get("to").and_then(|t| t.as_str())?;
+                let text = r.body.pointer("/text/body").and_then(|b| b.as_str())?;
+                Some((to.trim_start_matches('+').to_string(), text.to_string()))
+            })
             .collect(),
         "got n",
     );
-    assert_eq!(
-        reply_order,
-        (0..MESSAGES).collect::<Vec<_>>(),
-        "replies left out of order"
-    );
+    assert_eq!(reply_order.len(), CONTACTS, "every contact got replies");
+    for (c, want) in &expected {
+        assert_eq!(
+            reply_order.get(c),
+            Some(want),
+            "replies to {c} left out of order"
+        );
+    }
+    // Webhook posts carry the message text; its number says whose it is.
     let post_order = first_seen(
         hooks
             .requests()
             .iter()
             .filter_map(|r| r.body.get("text").and_then(|b| b.as_str()))
-            .map(str::to_string)
+            .filter_map(|t| {
+                let n = t.strip_prefix('n')?.parse::<usize>().ok()?;
+                Some((contact(n), t.to_string()))
+            })
             .collect(),
         "n",
     );
-    assert_eq!(
-        post_order,
-        (0..MESSAGES).collect::<Vec<_>>(),
-        "webhook posts left out of order"
-    );
+    for (c, want) in &expected {
+        assert_eq!(
+            post_order.get(c),
+            Some(want),
+            "webhook posts for {c} left out of order"
+        );
+    }
     let reply_dups: usize = reply_counts.values().map(|c| c - 1).sum();
+    // A contact has at most one request in flight (its queue's head), so a kill can
+    // repeat at most one request per contact.
     assert!(
-        reply_dups <= kills,
-        "{reply_dups} duplicate replies for {kills} kills"
+        reply_dups <= kills * CONTACTS,
+        "{reply_dups} duplicate replies for {kills} kills of {CONTACTS} contacts"
     );
 
     // Webhooks: none lost; a duplicate carries its first delivery's idempotency key.
@@ -283,8 +312,8 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
     }
     let hook_dups: usize = hook_counts.values().map(|c| c - 1).sum();
     assert!(
-        hook_dups <= kills,
-        "{hook_dups} duplicate webhooks for {kills} kills"
+        reply_dups + hook_dups <= kills * CONTACTS,
+        "{reply_dups} duplicate replies and {hook_dups} duplicate webhooks for {kills} kills of {CONTACTS} contacts"
     );
 
     // Storage: every acknowledged message stored once and processed.

@@ -701,3 +701,63 @@ test "setup" { send "oi"; expect routed billing }
         },
     );
 }
+
+#[test]
+fn a_window_closed_by_whatsapp_sends_the_window_template_once_per_closed_window() {
+    with_flow(
+        r#"
+flow "F" { timezone "UTC"; window template back }
+template back "we_are_back" lang "en_US"
+stage triage { on message { reply "hi" } }
+test "setup" { send "oi"; expect reply "hi" }
+"#,
+        |sc| {
+            let failed = |sc: &mut wafl::testrun::Scenario<'_>, id: &str| {
+                sc.event(Event::Status {
+                    message_id: id.to_string(),
+                    status: wafl::engine::DeliveryStatus::Failed {
+                        code: wafl::engine::WINDOW_CLOSED,
+                    },
+                })
+                .to_vec()
+            };
+            let effects = failed(sc, "out-1");
+            let templates: Vec<_> = effects
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EffectKind::Send {
+                        message:
+                            wafl::engine::OutMessage::Template {
+                                wa_name, params, ..
+                            },
+                        ..
+                    } => Some((wa_name.clone(), params.clone())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                templates,
+                vec![("we_are_back".to_string(), Vec::<String>::new())],
+                "the same template as when the engine's own clock sees the window closed"
+            );
+            // A second refused message of the same closed window sends nothing more.
+            let again = failed(sc, "out-2");
+            assert!(
+                !again
+                    .iter()
+                    .any(|e| matches!(e.kind, EffectKind::Send { .. })),
+                "{again:?}"
+            );
+            // Once the customer writes again, a later closed window gets the template again.
+            sc.advance(60);
+            sc.event(Event::Inbound(wafl::engine::Inbound::text("still there?")));
+            let later = failed(sc, "out-3");
+            assert!(
+                later
+                    .iter()
+                    .any(|e| matches!(e.kind, EffectKind::Send { .. })),
+                "{later:?}"
+            );
+        },
+    );
+}

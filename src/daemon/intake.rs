@@ -4,7 +4,6 @@
 
 use super::Shared;
 use super::metrics::Metrics;
-use super::outbox::item::OutboxItem;
 use super::store::{IngestBatch, NewInbound, NewStatus, StoreError};
 use super::wire::inbound::{self, Inbound, StatusKind};
 use super::worker::Work;
@@ -114,29 +113,8 @@ pub async fn ingest(shared: &Arc<Shared>, items: Vec<Inbound>) -> Result<(), Sto
             .first()
             .map(|e| u32::try_from(e.code).unwrap_or(0))
             .unwrap_or(0);
-        // A closed window reported by a `failed` status takes the same path as the
-        // synchronous 131047: the window template goes out instead, once.
-        if matches!(s.status, StatusKind::Failed)
-            && code == 131047
-            && let OutboxItem::Whatsapp {
-                to,
-                engine_id,
-                message,
-            } = &found.item
-            && let Some(item) = super::outbox::window_fallback(shared, to, engine_id, message)
-        {
-            let contact = found.contact.clone();
-            let key = format!("{contact}:x{}:window", found.id);
-            let queued = shared
-                .db
-                .run(move |st| st.enqueue(&contact, item, &key, now))
-                .await;
-            if let Err(e) = queued {
-                tracing::error!("cannot queue the window template: {e}");
-            }
-            shared.outbox_notify.notify_one();
-            continue;
-        }
+        // A closed window (131047) reported here reaches the engine like any failure;
+        // the engine sends the window template, as for the send's own answer.
         let status = match &s.status {
             StatusKind::Sent => Some(DeliveryStatus::Sent),
             StatusKind::Delivered => Some(DeliveryStatus::Delivered),

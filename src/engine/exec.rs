@@ -299,29 +299,13 @@ impl Run<'_> {
         }
         let mut msg = msg;
         if msg.is_free_form() && !self.window_open() {
-            let fallback = self
-                .p
-                .window_template
-                .as_ref()
-                .filter(|_| automated && !self.window_template_sent);
+            let fallback = if automated && !self.window_template_sent {
+                self.window_template(msg.body())
+            } else {
+                None
+            };
             match fallback {
-                Some(name) => {
-                    let params = self
-                        .p
-                        .templates
-                        .get(name)
-                        .map(|t| t.params.iter().map(|p| self.template_param(p)).collect())
-                        .unwrap_or_default();
-                    self.window_template_sent = true;
-                    self.emit(EffectKind::Metric {
-                        name: "window_template".into(),
-                        labels: vec![("replaced".into(), msg.body().to_string())],
-                    });
-                    self.emit(EffectKind::Fact(Fact::WindowFallback {
-                        template: name.clone(),
-                    }));
-                    msg = self.template(name, params);
-                }
+                Some(template) => msg = template,
                 None => {
                     self.emit(EffectKind::SendFailed {
                         reason: "the 24-hour service window is closed".into(),
@@ -341,6 +325,31 @@ impl Run<'_> {
         }
         self.emit(EffectKind::Send { id, message: msg });
         true
+    }
+
+    /// The script's window template, its parameters filled from the card, in place of
+    /// `replaced` (a free-form message the closed window refuses); `None` when the script
+    /// has none. The one implementation of the window fallback: a closed window seen by
+    /// the engine's clock (`send`) and one reported by WhatsApp (131047, `status`) both
+    /// come here.
+    pub(super) fn window_template(&mut self, replaced: &str) -> Option<OutMessage> {
+        let name = self.p.window_template.clone()?;
+        let params = self
+            .p
+            .templates
+            .get(&name)
+            .map(|t| t.params.iter().map(|p| self.template_param(p)).collect())
+            .unwrap_or_default();
+        self.window_template_sent = true;
+        self.s.window_template_at = Some(self.now);
+        self.emit(EffectKind::Metric {
+            name: "window_template".into(),
+            labels: vec![("replaced".into(), replaced.to_string())],
+        });
+        self.emit(EffectKind::Fact(Fact::WindowFallback {
+            template: name.clone(),
+        }));
+        Some(self.template(&name, params))
     }
 
     /// A window-template parameter by name: a field, else a contact property.

@@ -326,6 +326,31 @@ impl<'p> Run<'p> {
             );
         }
         self.metric(&format!("delivery_{name}"), &labels);
+        if matches!(
+            status,
+            DeliveryStatus::Failed {
+                code: WINDOW_CLOSED
+            }
+        ) {
+            self.window_closed_by_whatsapp(message_id);
+        }
+    }
+
+    /// WhatsApp refused a free-form message because the 24-hour window is closed (131047,
+    /// in the send's answer or in a `failed` status): the window template goes instead,
+    /// once per closed window (not again until the customer writes).
+    fn window_closed_by_whatsapp(&mut self, message_id: &str) {
+        let already = match (self.s.window_template_at, self.s.last_inbound) {
+            (Some(sent), Some(inbound)) => sent >= inbound,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if already || self.window_template_sent {
+            return;
+        }
+        if let Some(template) = self.window_template(message_id) {
+            self.send(template, true);
+        }
     }
 
     pub(super) fn agent(&mut self, a: &AgentAction) {

@@ -22,6 +22,9 @@ pub struct State {
     /// The customer's last message; the 24-hour service window runs from it.
     pub last_inbound: Option<Timestamp>,
     pub last_outbound: Option<Timestamp>,
+    /// When the window template last went out; it goes at most once per closed window.
+    #[serde(default)]
+    pub window_template_at: Option<Timestamp>,
     /// Running timers by id.
     pub timers: BTreeMap<String, Timer>,
     /// Counter for outbound message and call ids, so they are deterministic.
@@ -39,6 +42,7 @@ impl State {
             opted_out: false,
             last_inbound: None,
             last_outbound: None,
+            window_template_at: None,
             timers: BTreeMap::new(),
             seq: 0,
         }
@@ -429,6 +433,9 @@ impl From<crate::syntax::ast::MediaKind> for MediaType {
         }
     }
 }
+
+/// WhatsApp's error code for a free-form message outside the 24-hour service window.
+pub const WINDOW_CLOSED: u32 = 131047;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]

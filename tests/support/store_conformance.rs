@@ -58,6 +58,10 @@ pub fn run_all(make: Make) {
         ),
         ("enqueue_appends_once", enqueue_appends_once),
         ("read_side_reports", read_side_reports),
+        (
+            "revisions_are_immutable_and_one_is_active",
+            revisions_are_immutable_and_one_is_active,
+        ),
     ];
     for (name, check) in checks {
         eprintln!("store conformance: {name}");
@@ -644,4 +648,62 @@ fn read_side_reports(make: Make) {
     assert_eq!(s.audit("a").expect("audit")[0].script_hash, "sha256:abc");
     let counts = s.outbox_counts().expect("counts");
     assert_eq!((counts.pending, counts.inflight, counts.dead), (0, 0, 0));
+}
+
+fn revision(hash: &str, message: &str) -> NewRevision {
+    NewRevision {
+        hash: hash.into(),
+        name: "desk.flow".into(),
+        source: format!("// {hash}"),
+        author: "ana".into(),
+        message: message.into(),
+        checked: "clean".into(),
+    }
+}
+
+fn revisions_are_immutable_and_one_is_active(make: Make) {
+    let s = make();
+    assert_eq!(s.active_revision().expect("active"), None);
+    assert!(s.revisions().expect("list").is_empty());
+
+    let r1 = s
+        .publish_revision(revision("sha256:a", "first"), 1_000)
+        .expect("publish");
+    assert_eq!((r1.id, r1.active, r1.created_ms), (1, true, 1_000));
+    assert_eq!(r1.source, "// sha256:a");
+    let r2 = s
+        .publish_revision(revision("sha256:b", "second"), 2_000)
+        .expect("publish");
+    assert!(r2.id > r1.id && r2.active);
+    let active = s.active_revision().expect("active").expect("one is active");
+    assert_eq!(active.hash, "sha256:b");
+
+    // Publishing known content again stores nothing new: that revision becomes active,
+    // keeping its first message and time.
+    let again = s
+        .publish_revision(revision("sha256:a", "once more"), 3_000)
+        .expect("publish");
+    assert_eq!(
+        (again.id, again.message.as_str(), again.created_ms),
+        (r1.id, "first", 1_000)
+    );
+    assert!(again.active);
+    let listed = s.revisions().expect("list");
+    assert_eq!(
+        listed.iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(),
+        vec![(r2.id, false), (r1.id, true)],
+        "newest first, exactly one active"
+    );
+
+    // Rollback to a known revision; an unknown one is a NotFound and changes nothing.
+    let back = s.activate_revision(r2.id, 4_000).expect("activate");
+    assert_eq!(back.hash, "sha256:b");
+    assert!(matches!(
+        s.activate_revision(99, 5_000),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.active_revision().expect("active").map(|r| r.id),
+        Some(r2.id)
+    );
 }

@@ -302,28 +302,20 @@ async fn send_whatsapp(
                         }
                     }
                 }
-                Retry::WindowClosed => match window_fallback(shared, to, engine_id, &wire) {
-                    Some(item) => {
-                        settle(
-                            shared,
-                            id,
-                            Settlement::Replace {
-                                item,
-                                note: "window closed: sending the window template".into(),
-                            },
-                        )
-                        .await;
-                    }
-                    None => {
-                        dead(shared, row, &err, unsent()).await;
-                        shared.feed_status(
-                            &row.contact,
-                            engine_id,
-                            DeliveryStatus::Failed { code: 131047 },
-                            &format!("x{id}"),
-                        );
-                    }
-                },
+                // The engine decides what a closed window means (the window template,
+                // once, with its parameters from the card): it hears of it as a status.
+                Retry::WindowClosed => {
+                    let why = format!("{err}; the 24-hour window is closed");
+                    dead(shared, row, &why, unsent()).await;
+                    shared.feed_status(
+                        &row.contact,
+                        engine_id,
+                        DeliveryStatus::Failed {
+                            code: crate::engine::WINDOW_CLOSED,
+                        },
+                        &format!("x{id}"),
+                    );
+                }
                 Retry::No => {
                     dead(shared, row, &err, unsent()).await;
                     shared.feed_status(
@@ -338,34 +330,6 @@ async fn send_whatsapp(
             }
         }
     }
-}
-
-/// The window template to send instead of a free-form message once the 24-hour window
-/// closed (131047, by the send's answer or by a `failed` status), if the script has one.
-pub fn window_fallback(
-    shared: &Shared,
-    to: &str,
-    engine_id: &str,
-    wire: &WireOut,
-) -> Option<OutboxItem> {
-    if !wire.needs_window() {
-        return None;
-    }
-    let loaded = shared.script();
-    let template = loaded
-        .program
-        .window_template
-        .as_ref()
-        .and_then(|t| loaded.program.templates.get(t))?;
-    Some(OutboxItem::Whatsapp {
-        to: to.to_string(),
-        engine_id: engine_id.to_string(),
-        message: WireOut::Template {
-            name: template.wa_name.clone(),
-            lang: template.lang.clone(),
-            params: Vec::new(),
-        },
-    })
 }
 
 /// Performs an AI request (its own timeout and retries, see `crate::ai`) and hands the

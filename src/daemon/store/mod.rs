@@ -16,10 +16,12 @@ pub mod error;
 pub mod model;
 pub mod persisted;
 pub mod postgres;
+pub mod revisions;
 pub mod sqlite;
 
 pub use error::{Result, StoreError};
 pub use model::*;
+pub use revisions::{NewRevision, Revision};
 
 use std::sync::Arc;
 
@@ -133,6 +135,23 @@ pub trait Store: Send + Sync {
 
     /// (inbound rows, processed rows).
     fn inbound_counts(&self) -> Result<(i64, i64)>;
+
+    // ---- script revisions (`wafl publish`, `wafl rollback`) ------------------------------
+
+    /// Stores a checked script as an immutable revision and makes it the active one, in
+    /// one unit. A script whose hash is already a revision is not stored again: that
+    /// revision becomes the active one.
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision>;
+
+    /// Makes an existing revision the active one (a rollback); `StoreError::NotFound`
+    /// when there is no such revision.
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision>;
+
+    /// The revision the daemons on this database run, if one was published.
+    fn active_revision(&self) -> Result<Option<Revision>>;
+
+    /// Every revision, newest first.
+    fn revisions(&self) -> Result<Vec<Revision>>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's

@@ -24,6 +24,7 @@ use ::postgres::error::SqlState;
 use ::postgres::{GenericClient, Transaction};
 
 use super::conn::{self, ConnError, DatabaseUrl, Pool, PoolOptions};
+use super::revisions;
 use crate::daemon::outbox::item::{OutboxItem, OutboxKind};
 use crate::daemon::store::persisted::{self, ConversationBody, HandlerName};
 use crate::daemon::store::{
@@ -31,6 +32,7 @@ use crate::daemon::store::{
     IngestResult, NewStatusRef, OutboxCounts, OutboxRef, OutboxRow, Result, Settlement,
     StepApplied, StepWrite, Store, StoreError, StoredConversation, TimerRow, WaitingCount,
 };
+use crate::daemon::store::{NewRevision, Revision};
 
 /// The rank of a status in SQL, as [`status_rank`].
 const RANK_SQL: &str = "CASE {} WHEN 'accepted' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'played' THEN 3 WHEN 'failed' THEN 4 ELSE -1 END";
@@ -97,7 +99,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// An error inside a transaction: from the server (maybe worth a retry) or final.
-enum E {
+pub(super) enum E {
     Pg(::postgres::Error),
     Store(StoreError),
 }
@@ -120,7 +122,7 @@ impl From<persisted::PersistError> for E {
     }
 }
 
-type R<T> = std::result::Result<T, E>;
+pub(super) type R<T> = std::result::Result<T, E>;
 
 fn conflict(what: String) -> E {
     E::Store(StoreError::Conflict(what))
@@ -1083,5 +1085,27 @@ impl Store for PgStore {
             )?;
             Ok((r.get(0), r.get(1)))
         })
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.tx("publishing a revision", |tx| {
+            revisions::publish(tx, &rev, now_ms)
+        })
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.tx("activating a revision", |tx| {
+            revisions::activate(tx, id, now_ms)
+        })
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.read("reading the active revision", |c| {
+            revisions::active(&mut **c)
+        })
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.read("listing revisions", |c| revisions::all(&mut **c))
     }
 }

@@ -15,6 +15,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
+mod revisions;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("initial", include_str!("migrations/0001_initial.sql")),
@@ -30,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "outbox_queues",
         include_str!("migrations/0004_outbox_queues.sql"),
     ),
+    ("revisions", include_str!("migrations/0005_revisions.sql")),
 ];
 
 /// The schema version this build writes.
@@ -1019,5 +1022,21 @@ impl Store for SqliteStore {
 
     fn inbound_counts(&self) -> Result<(i64, i64)> {
         self.call(|c| c.inbound_counts())
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.publish_revision(&rev, now_ms))
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.activate_revision(id, now_ms))
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.call(|c| c.active_revision())
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.call(|c| c.revisions())
     }
 }
