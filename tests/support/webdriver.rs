@@ -10,7 +10,7 @@ use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ELEMENT: &str = "element-6066-11e4-a52e-4f61f4fe9035";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub fn required() -> bool {
     std::env::var("WAFL_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
@@ -104,10 +104,7 @@ impl Browser {
         if let Some(err) = v["value"].get("error") {
             panic!("webdriver {method} {path}: {err} {}", v["value"]["message"]);
         }
-        v.get("value")
-            .cloned()
-            .map(|x| if path == "/session" { v.clone() } else { x })
-            .unwrap_or(Value::Null)
+        v.get("value").cloned().unwrap_or(Value::Null)
     }
 
     fn s(&self, rest: &str) -> String {
@@ -115,7 +112,8 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call("POST", &self.s("/url"), json!({ "url": url })).await;
+        self.call("POST", &self.s("/url"), json!({ "url": url }))
+            .await;
     }
 
     pub async fn url(&self) -> String {
@@ -165,8 +163,9 @@ impl Browser {
                 return e;
             }
             if std::time::Instant::now() > until {
-                let body = self.text("body").await;
-                panic!("no `{css}` after {secs}s; the page says:\n{body}");
+                let url = self.url().await;
+                let html = self.eval("return document.documentElement.outerHTML").await;
+                panic!("no `{css}` after {secs}s at {url}; the page is:\n{html}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -19,7 +19,7 @@ function tick(status) {
 function entry(e) {
   const bubble = ["message_in", "message_out", "note"].includes(e.kind);
   const text = e.text == null ? "" : bubble ? `<span class="bubble">${esc(e.text)}</span>` : esc(e.text);
-  const actor = e.actor && e.actor !== "automation" ? ` · ${esc(e.actor)}` : "";
+  const actor = e.actor && !["automation", "customer"].includes(e.actor) ? ` · ${esc(e.actor)}` : "";
   const rule = e.rule
     ? `<div class="rule">${esc(t("detail.rule"))} <code>${esc(e.rule.source)}</code> (${esc(t("detail.line"))} ${esc(e.rule.line)})${e.rule.why ? ` — ${esc(t("detail.why"))}: ${esc(e.rule.why)}` : ""} · ${esc(t("detail.script"))} ${esc(e.script_version)}</div>`
     : "";
@@ -34,13 +34,13 @@ function render() {
   document.getElementById("detail").classList.remove("hidden");
   document.getElementById("c-name").textContent = d.name || d.phone;
   document.getElementById("c-summary").innerHTML = dl([
-    ["☎", esc(d.phone)],
-    [t("kind.stage"), esc(d.stage)],
-    [t("action.to_team"), esc(d.team || t("card.no_team"))],
-    [t("action.to_agent"), esc(d.agent || t("card.unassigned"))],
-    ["!", esc(t("priority." + (d.priority || "normal")))],
-    ["#", esc((d.tags || []).join(", "))],
-    ["●", esc(t("status." + d.status))],
+    [t("detail.phone"), esc(d.phone)],
+    [t("detail.stage"), esc(d.stage)],
+    [t("detail.team"), esc(d.team || t("card.no_team"))],
+    [t("detail.agent"), esc(d.agent || t("card.unassigned"))],
+    [t("detail.priority"), esc(t("priority." + (d.priority || "normal")))],
+    [t("detail.tags"), esc((d.tags || []).join(", ")) || "—"],
+    [t("detail.status"), esc(t("status." + d.status))],
     [t("detail.script"), esc(d.script_version)],
   ]);
   document.getElementById("c-fields").innerHTML = d.fields.length
@@ -53,6 +53,7 @@ function render() {
 
   const closed = d.status === "closed";
   document.getElementById("actions").classList.toggle("hidden", closed);
+  document.getElementById("more-actions").classList.toggle("hidden", closed);
   document.getElementById("held").textContent = t(d.held_by === "agent" ? "held.agent" : "held.automation");
   document.getElementById("a-takeover").classList.toggle("hidden", d.held_by === "agent");
   document.getElementById("a-release").classList.toggle("hidden", d.held_by !== "agent");

@@ -108,7 +108,7 @@ export function cardHtml(c) {
     : "<span></span>";
   return `<a class="card p-${esc(prio)}" href="/cards/${encodeURIComponent(c.phone)}" data-phone="${esc(c.phone)}">
     <div class="name">${esc(c.name || c.phone)}</div>
-    <div class="phone">${esc(c.phone)}</div>
+    ${c.name ? `<div class="phone">${esc(c.phone)}</div>` : ""}
     <div class="meta">${chips.join("")}</div>
     <div class="last">${last}</div>
     <div class="times"><span data-since="${esc(c.stage_since)}" data-label="${esc(t("card.in_stage"))}">${esc(t("card.in_stage"))} ${ago(c.stage_since)}</span>${waiting}</div>
