@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap) and one function per subcommand. Commands
 //! read files and print; the work itself happens in the session and the pipeline.
 
+mod agent;
 mod build;
 mod check;
 mod fmt;
@@ -53,6 +54,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Inspect and resend the dead letters of a running daemon (admin API).
     Outbox(outbox::OutboxArgs),
+    /// Manage the console's agent accounts (add, list, remove).
+    Agent(agent::AgentArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Lsp(args) => lsp::run(args),
         Command::Run(args) => run::run(args),
         Command::Outbox(args) => outbox::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
     };

@@ -56,6 +56,28 @@ pub struct FileConfig {
     pub outbox: OutboxFile,
     #[serde(default)]
     pub sandbox: SandboxFile,
+    #[serde(default)]
+    pub console: ConsoleFile,
+}
+
+/// `[console]`: the operations console (`docs/console.md`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleFile {
+    /// Mark the session cookie `Secure` (default true: browsers then send it over
+    /// HTTPS only). Set to false only to try the console over plain HTTP on a machine
+    /// of your own.
+    pub secure_cookies: Option<bool>,
+    /// The country calling code (digits, e.g. "55") for phone numbers written without
+    /// one, such as "(11) 99999-0000"; without it they are refused.
+    pub default_country_code: Option<String>,
+}
+
+/// The console's settings.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
+    pub secure_cookies: bool,
+    pub default_country_code: Option<String>,
 }
 
 /// `[sandbox]`: the local channel used without WhatsApp credentials.
@@ -220,7 +242,14 @@ pub struct LimitsFile {
     pub max_body_bytes: Option<usize>,
     /// Timeout of each outbound HTTP call, in milliseconds.
     pub http_timeout_ms: Option<u64>,
+    /// Most stored messages waiting to be processed before new webhooks get 503
+    /// (0: no bound).
+    pub max_backlog: Option<u64>,
 }
+
+/// How many stored messages may wait for processing before webhooks are refused: a few
+/// seconds of work at the daemon's measured rate.
+pub const DEFAULT_MAX_BACKLOG: u64 = 20_000;
 
 /// The effective configuration.
 #[derive(Clone, Debug)]
@@ -242,6 +271,9 @@ pub struct Config {
     pub log_bodies: bool,
     pub max_body_bytes: usize,
     pub http_timeout_ms: u64,
+    /// Most stored messages waiting to be processed before new webhooks are refused
+    /// with 503 (WhatsApp redelivers them); 0 means no bound.
+    pub max_backlog: u64,
     /// Environment variables the script names with `env("...")`, resolved.
     pub script_secrets: BTreeMap<String, Secret>,
     /// The Flows private key as PEM text (from `WAFL_FLOWS_PRIVATE_KEY`).
@@ -262,6 +294,7 @@ pub struct Config {
     pub sandbox_stubs: Option<PathBuf>,
     /// Accept unsigned webhooks in WhatsApp mode (`--insecure-no-signature`).
     pub insecure_no_signature: bool,
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -355,6 +388,17 @@ pub fn resolve(
             )));
         }
     };
+    let default_country_code = file
+        .console
+        .default_country_code
+        .map(|c| c.trim().trim_start_matches('+').to_string());
+    if let Some(cc) = &default_country_code
+        && (cc.is_empty() || cc.len() > 3 || !cc.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ConfigError(format!(
+            "[console] default_country_code `{cc}` is not a country calling code; write its digits, e.g. \"55\" for Brazil"
+        )));
+    }
     let send_rate = file.whatsapp.send_rate.unwrap_or(80);
     if send_rate == 0 {
         return Err(ConfigError(
@@ -390,6 +434,14 @@ pub fn resolve(
         log_bodies: file.log.bodies.unwrap_or(false),
         max_body_bytes: file.limits.max_body_bytes.unwrap_or(4 * 1024 * 1024),
         http_timeout_ms: file.limits.http_timeout_ms.unwrap_or(10_000),
+        max_backlog: match env("WAFL_MAX_BACKLOG") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                ConfigError(format!(
+                    "WAFL_MAX_BACKLOG is `{v}`; write a number of messages, e.g. 20000 (0 for no bound)"
+                ))
+            })?,
+            None => file.limits.max_backlog.unwrap_or(DEFAULT_MAX_BACKLOG),
+        },
         script_secrets,
         flows_private_key: secret("WAFL_FLOWS_PRIVATE_KEY"),
         flows_private_key_path: env("WAFL_FLOWS_PRIVATE_KEY_PATH")
@@ -414,6 +466,10 @@ pub fn resolve(
         .unwrap_or(60_000),
         sandbox_stubs: file.sandbox.webhook_stubs,
         insecure_no_signature: false,
+        console: ConsoleConfig {
+            secure_cookies: file.console.secure_cookies.unwrap_or(true),
+            default_country_code,
+        },
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// All metrics. Simple counters are atomics; labelled ones live in ordered maps.
 #[derive(Debug, Default)]
@@ -24,6 +24,15 @@ pub struct Metrics {
     /// Background tasks that panicked (restarted, or /readyz turned red).
     pub task_panics: AtomicU64,
     pub timer_lag_ms: AtomicU64,
+    /// Stored inbound messages not processed yet (kept by intake and the shards, set
+    /// from storage by the sweep every second).
+    pub backlog: AtomicI64,
+    /// Age of the oldest of them, in milliseconds (set by the sweep).
+    pub backlog_age_ms: AtomicU64,
+    /// The configured bound on the backlog (`max_backlog`; 0 = none).
+    pub backlog_limit: AtomicU64,
+    /// Webhooks answered 503 because the backlog was over its bound.
+    pub webhooks_refused: AtomicU64,
     /// Sum and count of send latencies, in microseconds.
     pub send_latency_us_sum: AtomicU64,
     pub send_latency_count: AtomicU64,
@@ -96,6 +105,27 @@ impl Metrics {
                 "# TYPE {name} {kind}\n{name} {}\n",
                 v.load(Ordering::Relaxed)
             ));
+        }
+        let backlog = u64::try_from(self.backlog.load(Ordering::Relaxed)).unwrap_or(0);
+        for (name, kind, v) in [
+            ("wafl_backlog_messages", "gauge", backlog),
+            (
+                "wafl_backlog_age_ms",
+                "gauge",
+                self.backlog_age_ms.load(Ordering::Relaxed),
+            ),
+            (
+                "wafl_backlog_limit",
+                "gauge",
+                self.backlog_limit.load(Ordering::Relaxed),
+            ),
+            (
+                "wafl_webhooks_refused_total",
+                "counter",
+                self.webhooks_refused.load(Ordering::Relaxed),
+            ),
+        ] {
+            out.push_str(&format!("# TYPE {name} {kind}\n{name} {v}\n"));
         }
         if let Ok(m) = self.labelled.lock() {
             let mut last = "";

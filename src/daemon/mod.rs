@@ -31,7 +31,7 @@ pub use channel::Channel;
 use config::Config;
 use metrics::Metrics;
 use outbox::RateLimit;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
@@ -79,6 +79,11 @@ pub struct Shared {
     /// Sending is paused until this instant (ms) after the token was refused (190);
     /// 0 when not paused.
     pub send_paused_until: AtomicI64,
+    /// Inbound messages (by seq) queued in or running on a shard: a message is handed
+    /// over once, whoever finds it (intake, the start, the sweep).
+    queued_inbound: Mutex<HashSet<i64>>,
+    /// The console's in-memory state (sign-in rate limit).
+    pub console: console::ConsoleState,
     /// The console's live events (`GET /api/events`).
     pub events: console::events::ConsoleBus,
 }
@@ -97,8 +102,31 @@ impl Shared {
         }
     }
 
-    /// Sends work to the shard that owns its contact.
+    /// Whether an inbound message is queued in or running on a shard.
+    pub fn is_queued(&self, seq: i64) -> bool {
+        self.queued_inbound
+            .lock()
+            .map(|q| q.contains(&seq))
+            .unwrap_or(false)
+    }
+
+    /// A shard is done with an inbound message (processed, or given up until the sweep
+    /// finds it again).
+    pub fn unqueue(&self, seq: i64) {
+        if let Ok(mut q) = self.queued_inbound.lock() {
+            q.remove(&seq);
+        }
+    }
+
+    /// Sends work to the shard that owns its contact. An inbound message already queued
+    /// is not queued again.
     pub fn dispatch(&self, work: Work) {
+        if let Work::Inbound { seq, .. } = &work
+            && let Ok(mut q) = self.queued_inbound.lock()
+            && !q.insert(*seq)
+        {
+            return;
+        }
         let shard = shard_of(match &work {
             Work::Inbound { contact, .. }
             | Work::Timer { contact, .. }
@@ -269,21 +297,25 @@ pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store: Arc<dyn store::Store> = match &config.database {
+    let database = config.database.clone();
+    // Connecting and migrating block: off the async threads.
+    let store = tokio::task::spawn_blocking(move || open_store(&database))
+        .await
+        .map_err(|e| e.to_string())??;
+    start_with_store(config, loaded, store).await
+}
+
+/// Opens (and migrates) the store of a configuration: the SQLite file or the PostgreSQL
+/// database. Blocks; `wafl agent` calls it directly.
+pub fn open_store(database: &config::Database) -> Result<Arc<dyn store::Store>, String> {
+    Ok(match database {
         config::Database::Sqlite(path) => {
             Arc::new(store::sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?)
         }
-        config::Database::Postgres(pg) => {
-            let (url, opts) = (pg.url.clone(), pg.opts.clone());
-            // Connecting and migrating block: off the async threads.
-            let opened =
-                tokio::task::spawn_blocking(move || store::postgres::PgStore::open(&url, opts))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            Arc::new(opened.map_err(|e| e.to_string())?)
-        }
-    };
-    start_with_store(config, loaded, store).await
+        config::Database::Postgres(pg) => Arc::new(
+            store::postgres::PgStore::open(&pg.url, pg.opts.clone()).map_err(|e| e.to_string())?,
+        ),
+    })
 }
 
 /// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the
@@ -355,8 +387,14 @@ pub async fn start_with_store(
         flows_key,
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
+        queued_inbound: Mutex::new(HashSet::new()),
+        console: console::ConsoleState::default(),
         events: console::events::ConsoleBus::default(),
     });
+    shared.metrics.backlog_limit.store(
+        shared.config.max_backlog,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // The same rule as reloads: a start must not strand cards waiting in handlers the
     // script changed.
     let stranded = scheduler::stranded_cards(&shared, &shared.script().program).await?;
@@ -376,6 +414,10 @@ pub async fn start_with_store(
         .run(|s| s.pending_inbound())
         .await
         .map_err(|e| e.to_string())?;
+    shared.metrics.backlog.store(
+        i64::try_from(pending.len()).unwrap_or(i64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     for row in pending {
         match serde_json::from_str::<wire::inbound::InMessage>(&row.payload) {
             Ok(msg) => shared.dispatch(Work::Inbound {
@@ -387,6 +429,7 @@ pub async fn start_with_store(
         }
     }
     supervisor::spawn(&shared, "outbox", outbox::run);
+    supervisor::spawn(&shared, "sweep", intake::sweep);
     supervisor::spawn(&shared, "timers", scheduler::run);
     supervisor::spawn(&shared, "watcher", scheduler::watch_script);
     shared

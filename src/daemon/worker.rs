@@ -45,6 +45,8 @@ pub enum Work {
     },
     Agent {
         contact: String,
+        /// Who acts: an agent's e-mail or `manager`; kept in the audit row.
+        actor: String,
         action: AgentAction,
         reply: oneshot::Sender<Result<String, String>>,
     },
@@ -155,6 +157,10 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
     let use_cache = !shared.db.store().shared();
     while let Some(work) = rx.recv().await {
         let contact = work.contact().to_string();
+        let inbound_seq = match &work {
+            Work::Inbound { seq, .. } => Some(*seq),
+            _ => None,
+        };
         let mut work = Some(work);
         // Another instance may change the conversation between our read and our commit;
         // the store then refuses the step whole, and it runs again on the new state.
@@ -182,6 +188,9 @@ pub async fn run_shard(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Work
                 Stepped::Conflict => work = again,
                 Stepped::Failed => {}
             }
+        }
+        if let Some(seq) = inbound_seq {
+            shared.unqueue(seq);
         }
         if cache.len() > 50_000 {
             cache.clear();
@@ -429,8 +438,14 @@ async fn process(
             key,
             ..
         } => (Some(Event::Status { message_id, status }), key),
-        Work::Agent { action, reply, .. } => {
+        Work::Agent {
+            action,
+            reply,
+            actor,
+            ..
+        } => {
             agent_reply = Some(reply);
+            write.actor = Some(actor);
             (
                 Some(Event::Agent(action)),
                 format!("a{}", rand::random::<u64>()),
@@ -620,6 +635,7 @@ async fn process(
         .map(|e| serde_json::to_string(e).unwrap_or_default())
         .unwrap_or_else(|| "null".into());
     write.audit_effects = serde_json::to_string(&effects).unwrap_or_default();
+    let consumes_inbound = write.inbound_seq.is_some();
     let has_outbox = !write.outbox.is_empty();
     let has_timers = !write.timers_set.is_empty();
     // What the console's live board learns from this step, published once it is stored.
@@ -629,7 +645,7 @@ async fn process(
         event.as_ref(),
         &effects,
         now,
-        || super::console::events::card_summary(&new_state, &loaded.hash),
+        || super::console::events::card_summary(&contact, &write.conversation),
     );
     let result = shared
         .db
@@ -638,6 +654,12 @@ async fn process(
     match result {
         Ok(_) => {
             shared.events.publish_all(console_events);
+            if consumes_inbound {
+                shared
+                    .metrics
+                    .backlog
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
             if has_outbox {
                 shared.outbox_notify.notify_one();
             }

@@ -10,6 +10,7 @@
 //! Events are local to the instance that ran the step.
 
 use super::super::Shared;
+use super::super::store::persisted::ConversationBody;
 use crate::engine::{CardStatus, Effect, EffectKind, Event, InboundMessage, State as EngineState};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -270,31 +271,15 @@ pub fn step_events(
     out
 }
 
-/// A card's summary in the console API's terms, from the engine's state.
-pub fn card_summary(state: &EngineState, script_hash: &str) -> Option<Value> {
-    let card = state.card.as_ref()?;
-    let (status, held_by) = match (card.status, &card.agent) {
-        (CardStatus::Closed, _) => ("closed", "automation"),
-        (CardStatus::Open, _) => ("open", "automation"),
-        (CardStatus::Handoff, None) => ("waiting_human", "agent"),
-        (CardStatus::Handoff, Some(_)) => ("with_agent", "agent"),
+/// A card's summary as the console API shows it (`model::summary`), from the body a
+/// step stores.
+pub fn card_summary(contact: &str, body: &ConversationBody) -> Option<Value> {
+    let conversation = super::model::Conversation {
+        key: contact.to_string(),
+        state: super::model::StateView::deserialize(&body.state).ok()?,
+        program: body.program.clone(),
     };
-    let hex = script_hash.strip_prefix("sha256:").unwrap_or(script_hash);
-    Some(json!({
-        "phone": state.contact.phone,
-        "name": state.contact.name,
-        "stage": card.stage,
-        "team": card.team,
-        "agent": card.agent,
-        "priority": card.priority.as_str(),
-        "tags": state.contact.tags,
-        "status": status,
-        "held_by": held_by,
-        "stage_since": card.stage_entered_at.to_string(),
-        "waiting_since": null,
-        "last_message": null,
-        "script_version": hex.get(..12).unwrap_or(hex),
-    }))
+    serde_json::to_value(super::model::summary(&conversation)?).ok()
 }
 
 /// A customer's message as a line of text: its text, or what it is.

@@ -108,6 +108,17 @@ pub trait Store: Send + Sync {
     /// Inbound messages stored but not yet processed, oldest first (recovery on start).
     fn pending_inbound(&self) -> Result<Vec<InboundRow>>;
 
+    /// Up to `limit` messages stored at or before `received_before_ms` and not yet
+    /// processed, oldest first: what the periodic sweep hands to the shards when the
+    /// hand-off after their commit never happened. Reads an index of unprocessed rows
+    /// only, so it costs nothing when the daemon keeps up.
+    fn unprocessed_inbound(&self, received_before_ms: i64, limit: usize)
+    -> Result<Vec<InboundRow>>;
+
+    /// The processing lag: how many stored messages are not processed yet, and when the
+    /// oldest of them was received (ms).
+    fn inbound_backlog(&self) -> Result<Backlog>;
+
     fn conversation(&self, contact: &str) -> Result<Option<StoredConversation>>;
 
     /// Stored conversations, optionally only those whose open card is in `stage`.
@@ -152,6 +163,36 @@ pub trait Store: Send + Sync {
 
     /// Every revision, newest first.
     fn revisions(&self) -> Result<Vec<Revision>>;
+    // ---- console accounts and sessions ------------------------------------------------
+
+    /// Adds an agent's account; `false`, and nothing changed, when the e-mail exists.
+    fn add_agent(&self, agent: AgentAccount) -> Result<bool>;
+
+    fn agent(&self, email: &str) -> Result<Option<AgentAccount>>;
+
+    /// Every agent, by e-mail.
+    fn agents(&self) -> Result<Vec<AgentAccount>>;
+
+    /// Removes an agent and ends their sessions; `false` when there was none.
+    fn remove_agent(&self, email: &str) -> Result<bool>;
+
+    fn create_session(&self, session: ConsoleSession) -> Result<()>;
+
+    /// The session with this id hash if it was used within `idle_ms` and started within
+    /// `max_ms` of `now_ms`; its last use moves to now (to the minute). An expired
+    /// session is deleted.
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>>;
+
+    fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Deletes every expired session; returns how many.
+    fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's

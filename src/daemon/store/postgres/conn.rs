@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_revisions",
         sql: include_str!("migrations/0002_revisions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_console",
+        sql: include_str!("migrations/0003_console.sql"),
+    },
 ];
 
 /// One schema migration: a `.sql` file run in one transaction.
