@@ -379,3 +379,66 @@ async fn an_agent_sees_and_acts_only_on_their_teams_cards() {
     );
     b.quit().await;
 }
+
+/// A daemon without WhatsApp credentials: the sandbox channel.
+async fn sandbox_desk(tag: &str) -> String {
+    use wafl::daemon as wd;
+    let dir = daemon::temp_dir(tag);
+    let path = dir.join("script.flow");
+    std::fs::write(&path, DESK).expect("write script");
+    let loaded = wd::load_script(&path).expect("script checks");
+    let db = dir.join("wafl.db");
+    let env = move |k: &str| -> Option<String> {
+        match k {
+            "WAFL_ADMIN_TOKEN" => Some(ADMIN.into()),
+            "WAFL_DATABASE" => Some(db.display().to_string()),
+            _ => None,
+        }
+    };
+    let file = wd::config::parse_file("wafl.toml", "").expect("config parses");
+    let cfg = wd::config::resolve(file, &env, Some("127.0.0.1:0"), &[]).expect("config");
+    let (shared, listener) = wd::start(cfg, loaded).await.expect("daemon starts");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(wd::http::serve(shared, listener));
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_conversations_show_on_the_console_like_real_ones() {
+    let Some(b) = browser("sandbox").await else {
+        return;
+    };
+    let base = sandbox_desk("ui-sandbox").await;
+    b.goto(&format!("{base}/sandbox")).await;
+    b.type_into("#contact", "+5511977776666").await;
+    b.type_into("#name", "Rita Alves").await;
+    b.type_into("#text", "invoice").await;
+    b.click("#f button").await;
+    b.wait_true(
+        "return document.getElementById('chat').textContent.includes('Billing will help you here.')",
+        10,
+        "the sandbox shows the automation's answer",
+    )
+    .await;
+    b.type_into("#text", "my invoice 2291 is wrong").await;
+    b.click("#f button").await;
+    b.wait_true(
+        "return document.getElementById('chat').textContent.includes('bot billing: my invoice 2291 is wrong')",
+        10,
+        "the sandbox shows the second answer",
+    )
+    .await;
+    save_screenshot(&b, "sandbox.png").await;
+
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("#token", ADMIN).await;
+    b.click("#submit").await;
+    b.wait(
+        ".column[data-stage=\"billing_desk\"] .card[data-phone=\"+5511977776666\"]",
+        10,
+    )
+    .await;
+    let card = b.text(".card[data-phone=\"+5511977776666\"]").await;
+    assert!(card.contains("Rita Alves"), "{card}");
+    b.quit().await;
+}
