@@ -206,6 +206,9 @@ async fn a_card_appears_live_then_takeover_silences_the_bot_and_release_brings_i
         }
         b.wait(".card[data-phone=\"+5511988887774\"]", 10).await;
         save_screenshot(&b, "board.png").await;
+        b.resize(390, 844).await;
+        save_screenshot(&b, "board-phone.png").await;
+        b.resize(1280, 800).await;
     }
 
     // The card: take over and reply.
@@ -251,6 +254,19 @@ async fn a_card_appears_live_then_takeover_silences_the_bot_and_release_brings_i
     b.wait("#a-takeover:not(.hidden)", 10).await;
     customer(&d, "5511999990001", "wamid.in3", "one more thing").await;
     wait_sent(&d, "5511999990001", "bot billing: one more thing", 10).await;
+
+    // Replying to a card the automation holds takes it over, and the page says so.
+    b.type_into("#a-reply textarea", "Ana again, taking this one.")
+        .await;
+    b.click("#a-reply button").await;
+    wait_sent(&d, "5511999990001", "Ana again, taking this one.", 10).await;
+    b.wait_true(
+        "return document.getElementById('notice').textContent.includes('You took this card over')",
+        10,
+        "the page says the reply took the card over",
+    )
+    .await;
+    b.wait("#a-release:not(.hidden)", 10).await;
     b.quit().await;
 }
 
@@ -346,6 +362,18 @@ async fn an_agent_sees_and_acts_only_on_their_teams_cards() {
             .is_none(),
         "the sales card is not on a billing agent's board"
     );
+
+    // Her inbox: her team's cards, not the other team's.
+    b.goto(&format!("{}/inbox?tab=team", d.base)).await;
+    b.wait("#list .card[data-phone=\"+5511999990010\"]", 10)
+        .await;
+    assert!(
+        b.find("#list .card[data-phone=\"+5511999990011\"]")
+            .await
+            .is_none()
+    );
+    b.goto(&format!("{}/inbox?tab=mine", d.base)).await;
+    b.wait("#list p.muted", 10).await;
 
     // Not by its address either, and no action on it.
     b.goto(&format!("{}/cards/%2B5511999990011", d.base)).await;
