@@ -20,12 +20,13 @@ pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
+pub mod script;
 pub mod store;
 pub mod supervisor;
 pub mod wire;
 pub mod worker;
 
-use crate::compile::{self, Program};
+use crate::compile::Program;
 use crate::engine::DeliveryStatus;
 pub use channel::Channel;
 use config::Config;
@@ -157,28 +158,11 @@ impl Shared {
     }
 }
 
-/// Loads and checks a script; `Err` carries rendered diagnostics.
+/// Loads and checks a script file; `Err` carries rendered diagnostics.
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut session = crate::session::Session::with_files();
-    let id = session.add(path.display().to_string(), source.clone());
-    let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
-    if analysis.has_errors() {
-        return Err(session.render(id));
-    }
-    let program = compile::compile_with(
-        &analysis.parsed.file,
-        &analysis.checked.symbols,
-        &analysis.resources,
-    );
-    Ok(Loaded {
-        program,
-        // The same hash `wafl build` stamps into the bundle.
-        hash: compile::bundle::content_hash(&source),
-        path: path.to_path_buf(),
-        source,
-    })
+    script::load_source(path, source)
 }
 
 /// Options of `wafl run`.
@@ -342,6 +326,22 @@ pub async fn start_with_store(
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
     check_safety(&config)?;
     let db = Db::new(store);
+    // Once a script was published, the database's active revision runs, whatever file
+    // this daemon was started with: every instance runs the same version.
+    let loaded = match db.run(|s| s.active_revision()).await {
+        Ok(Some(rev)) if rev.hash != loaded.hash => {
+            tracing::warn!(
+                "`{}` is not the published script: running revision {} ({}) from the database; publish the file with `wafl publish` to run it",
+                loaded.path.display(),
+                rev.id,
+                rev.hash
+            );
+            script::load_source(std::path::Path::new(&rev.name), rev.source)
+                .map_err(|e| format!("the active revision {} does not check: {e}", rev.id))?
+        }
+        Ok(_) => loaded,
+        Err(e) => return Err(format!("cannot read the active revision: {e}")),
+    };
     let recovered = db
         .run(|s| s.recover_inflight())
         .await
