@@ -230,7 +230,7 @@ fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
         ),
     };
     eprintln!(
-        "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
+        "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  console    http://{addr}/\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
         s.program.name,
         s.program.stages.len(),
         s.hash_short(),
