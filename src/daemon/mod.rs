@@ -85,6 +85,8 @@ pub struct Shared {
     queued_inbound: Mutex<HashSet<i64>>,
     /// The console's in-memory state (sign-in rate limit).
     pub console: console::ConsoleState,
+    /// The console's live events (`GET /api/events`).
+    pub events: console::events::ConsoleBus,
 }
 
 impl Shared {
@@ -236,7 +238,7 @@ fn print_summary(shared: &Shared, addr: std::net::SocketAddr) {
         ),
     };
     eprintln!(
-        "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
+        "wafl run: `{}` ({} stages, script {})\n  listening  http://{addr}\n  console    http://{addr}/\n  webhook    http://{addr}/webhook\n  channel    {channel}\n  database   {}\n  admin API  {}",
         s.program.name,
         s.program.stages.len(),
         s.hash_short(),
@@ -395,6 +397,7 @@ pub async fn start_with_store(
         send_paused_until: AtomicI64::new(0),
         queued_inbound: Mutex::new(HashSet::new()),
         console: console::ConsoleState::default(),
+        events: console::events::ConsoleBus::default(),
     });
     shared.metrics.backlog_limit.store(
         shared.config.max_backlog,

@@ -649,12 +649,22 @@ async fn process(
     let consumes_inbound = write.inbound_seq.is_some();
     let has_outbox = !write.outbox.is_empty();
     let has_timers = !write.timers_set.is_empty();
+    // What the console's live board learns from this step, published once it is stored.
+    let console_events = super::console::events::step_events(
+        &state,
+        &new_state,
+        event.as_ref(),
+        &effects,
+        now,
+        || super::console::events::card_summary(&contact, &write.conversation),
+    );
     let result = shared
         .db
         .run(move |s| s.apply_step(write, now.as_millisecond()))
         .await;
     match result {
         Ok(_) => {
+            shared.events.publish_all(console_events);
             if consumes_inbound {
                 shared
                     .metrics
