@@ -56,6 +56,28 @@ pub struct FileConfig {
     pub outbox: OutboxFile,
     #[serde(default)]
     pub sandbox: SandboxFile,
+    #[serde(default)]
+    pub console: ConsoleFile,
+}
+
+/// `[console]`: the operations console (`docs/console.md`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleFile {
+    /// Mark the session cookie `Secure` (default true: browsers then send it over
+    /// HTTPS only). Set to false only to try the console over plain HTTP on a machine
+    /// of your own.
+    pub secure_cookies: Option<bool>,
+    /// The country calling code (digits, e.g. "55") for phone numbers written without
+    /// one, such as "(11) 99999-0000"; without it they are refused.
+    pub default_country_code: Option<String>,
+}
+
+/// The console's settings.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
+    pub secure_cookies: bool,
+    pub default_country_code: Option<String>,
 }
 
 /// `[sandbox]`: the local channel used without WhatsApp credentials.
@@ -272,6 +294,7 @@ pub struct Config {
     pub sandbox_stubs: Option<PathBuf>,
     /// Accept unsigned webhooks in WhatsApp mode (`--insecure-no-signature`).
     pub insecure_no_signature: bool,
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -365,6 +388,17 @@ pub fn resolve(
             )));
         }
     };
+    let default_country_code = file
+        .console
+        .default_country_code
+        .map(|c| c.trim().trim_start_matches('+').to_string());
+    if let Some(cc) = &default_country_code
+        && (cc.is_empty() || cc.len() > 3 || !cc.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ConfigError(format!(
+            "[console] default_country_code `{cc}` is not a country calling code; write its digits, e.g. \"55\" for Brazil"
+        )));
+    }
     let send_rate = file.whatsapp.send_rate.unwrap_or(80);
     if send_rate == 0 {
         return Err(ConfigError(
@@ -432,6 +466,10 @@ pub fn resolve(
         .unwrap_or(60_000),
         sandbox_stubs: file.sandbox.webhook_stubs,
         insecure_no_signature: false,
+        console: ConsoleConfig {
+            secure_cookies: file.console.secure_cookies.unwrap_or(true),
+            default_country_code,
+        },
     })
 }
 

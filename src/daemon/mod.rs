@@ -13,18 +13,20 @@
 
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod flows;
 pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
+pub mod script;
 pub mod store;
 pub mod supervisor;
 pub mod wire;
 pub mod worker;
 
-use crate::compile::{self, Program};
+use crate::compile::Program;
 use crate::engine::DeliveryStatus;
 pub use channel::Channel;
 use config::Config;
@@ -81,6 +83,8 @@ pub struct Shared {
     /// Inbound messages (by seq) queued in or running on a shard: a message is handed
     /// over once, whoever finds it (intake, the start, the sweep).
     queued_inbound: Mutex<HashSet<i64>>,
+    /// The console's in-memory state (sign-in rate limit).
+    pub console: console::ConsoleState,
 }
 
 impl Shared {
@@ -160,28 +164,11 @@ impl Shared {
     }
 }
 
-/// Loads and checks a script; `Err` carries rendered diagnostics.
+/// Loads and checks a script file; `Err` carries rendered diagnostics.
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut session = crate::session::Session::with_files();
-    let id = session.add(path.display().to_string(), source.clone());
-    let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
-    if analysis.has_errors() {
-        return Err(session.render(id));
-    }
-    let program = compile::compile_with(
-        &analysis.parsed.file,
-        &analysis.checked.symbols,
-        &analysis.resources,
-    );
-    Ok(Loaded {
-        program,
-        // The same hash `wafl build` stamps into the bundle.
-        hash: compile::bundle::content_hash(&source),
-        path: path.to_path_buf(),
-        source,
-    })
+    script::load_source(path, source)
 }
 
 /// Options of `wafl run`.
@@ -300,21 +287,25 @@ pub async fn start(
     config: Config,
     loaded: Loaded,
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
-    let store: Arc<dyn store::Store> = match &config.database {
+    let database = config.database.clone();
+    // Connecting and migrating block: off the async threads.
+    let store = tokio::task::spawn_blocking(move || open_store(&database))
+        .await
+        .map_err(|e| e.to_string())??;
+    start_with_store(config, loaded, store).await
+}
+
+/// Opens (and migrates) the store of a configuration: the SQLite file or the PostgreSQL
+/// database. Blocks; `wafl agent` calls it directly.
+pub fn open_store(database: &config::Database) -> Result<Arc<dyn store::Store>, String> {
+    Ok(match database {
         config::Database::Sqlite(path) => {
             Arc::new(store::sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?)
         }
-        config::Database::Postgres(pg) => {
-            let (url, opts) = (pg.url.clone(), pg.opts.clone());
-            // Connecting and migrating block: off the async threads.
-            let opened =
-                tokio::task::spawn_blocking(move || store::postgres::PgStore::open(&url, opts))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            Arc::new(opened.map_err(|e| e.to_string())?)
-        }
-    };
-    start_with_store(config, loaded, store).await
+        config::Database::Postgres(pg) => Arc::new(
+            store::postgres::PgStore::open(&pg.url, pg.opts.clone()).map_err(|e| e.to_string())?,
+        ),
+    })
 }
 
 /// Refuses unsafe configurations: WhatsApp mode without an app secret (unless the
@@ -341,6 +332,22 @@ pub async fn start_with_store(
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
     check_safety(&config)?;
     let db = Db::new(store);
+    // Once a script was published, the database's active revision runs, whatever file
+    // this daemon was started with: every instance runs the same version.
+    let loaded = match db.run(|s| s.active_revision()).await {
+        Ok(Some(rev)) if rev.hash != loaded.hash => {
+            tracing::warn!(
+                "`{}` is not the published script: running revision {} ({}) from the database; publish the file with `wafl publish` to run it",
+                loaded.path.display(),
+                rev.id,
+                rev.hash
+            );
+            script::load_source(std::path::Path::new(&rev.name), rev.source)
+                .map_err(|e| format!("the active revision {} does not check: {e}", rev.id))?
+        }
+        Ok(_) => loaded,
+        Err(e) => return Err(format!("cannot read the active revision: {e}")),
+    };
     let recovered = db
         .run(|s| s.recover_inflight())
         .await
@@ -387,6 +394,7 @@ pub async fn start_with_store(
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
         queued_inbound: Mutex::new(HashSet::new()),
+        console: console::ConsoleState::default(),
     });
     shared.metrics.backlog_limit.store(
         shared.config.max_backlog,

@@ -45,6 +45,8 @@ pub enum Work {
     },
     Agent {
         contact: String,
+        /// Who acts: an agent's e-mail or `manager`; kept in the audit row.
+        actor: String,
         action: AgentAction,
         reply: oneshot::Sender<Result<String, String>>,
     },
@@ -447,8 +449,14 @@ async fn process(
             key,
             ..
         } => (Some(Event::Status { message_id, status }), key),
-        Work::Agent { action, reply, .. } => {
+        Work::Agent {
+            action,
+            reply,
+            actor,
+            ..
+        } => {
             agent_reply = Some(reply);
+            write.actor = Some(actor);
             (
                 Some(Event::Agent(action)),
                 format!("a{}", rand::random::<u64>()),

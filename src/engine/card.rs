@@ -216,6 +216,33 @@ impl Run<'_> {
         self.emit(EffectKind::Handoff { team });
     }
 
+    /// A person takes the card: what the automation was doing stops (timers, a waiting
+    /// step, messages held for it) and it stays silent until the card is released; the
+    /// card is assigned to that person.
+    pub(super) fn take_over(&mut self, agent: &str) {
+        let Some(card) = self.s.card.as_ref() else {
+            return;
+        };
+        if card.status == CardStatus::Open {
+            let team = card.team.clone();
+            self.clear_suspension();
+            self.cancel_timers(true);
+            if let Some(card) = self.s.card.as_mut() {
+                card.status = CardStatus::Handoff;
+                card.held.clear();
+            }
+            self.emit(EffectKind::Handoff { team });
+        }
+        if let Some(card) = self.s.card.as_mut()
+            && card.agent.as_deref() != Some(agent)
+        {
+            card.agent = Some(agent.to_string());
+            self.emit(EffectKind::Assign {
+                agent: agent.to_string(),
+            });
+        }
+    }
+
     pub(super) fn set_field(&mut self, name: &str, value: Value) {
         if let Some(card) = self.s.card.as_mut() {
             card.fields.insert(name.to_string(), value.clone());

@@ -595,9 +595,14 @@ fn origin_of(program: &Program, before: &State, event: &Event) -> Origin {
         },
         Event::Agent(a) => Origin::Agent {
             agent: match a {
-                AgentAction::Reply { agent, .. } => Some(agent.clone()),
+                AgentAction::Reply { agent, .. }
+                | AgentAction::TakeOver { agent }
+                | AgentAction::Template { agent, .. }
+                | AgentAction::Note { agent, .. } => Some(agent.clone()),
                 AgentAction::Reassign { .. }
                 | AgentAction::Resolve { .. }
+                | AgentAction::Tag { .. }
+                | AgentAction::Untag { .. }
                 | AgentAction::Release => None,
             },
         },

@@ -370,27 +370,32 @@ impl<'p> Run<'p> {
             return;
         }
         match a {
+            AgentAction::TakeOver { agent } => self.take_over(agent),
             AgentAction::Reply { agent, text } => {
                 self.history(Who::Agent, text.clone());
                 let sent = self.send(OutMessage::Text { body: text.clone() }, false);
-                let now = self.now;
-                let mut first = false;
-                if let Some(card) = self.s.card.as_mut() {
-                    if card.agent.is_none() {
-                        card.agent = Some(agent.clone());
-                    }
-                    if sent && card.first_reply_at.is_none() {
-                        card.first_reply_at = Some(now);
-                        first = true;
-                    }
+                self.agent_replied(agent, sent);
+            }
+            AgentAction::Template {
+                agent,
+                name,
+                params,
+            } => {
+                self.history(Who::Agent, format!("[template] {name}"));
+                let msg = self.template(name, params.clone());
+                let sent = self.send(msg, false);
+                self.agent_replied(agent, sent);
+            }
+            // Kept in the audit with who wrote it; nothing else changes.
+            AgentAction::Note { .. } => {}
+            AgentAction::Tag { tag } => {
+                if self.s.contact.tags.insert(tag.clone()) {
+                    self.emit(EffectKind::Tag { tag: tag.clone() });
                 }
-                if first {
-                    self.emit(EffectKind::Fact(Fact::FirstHumanReply {
-                        agent: agent.clone(),
-                    }));
-                }
-                if sent {
-                    self.sla_replied();
+            }
+            AgentAction::Untag { tag } => {
+                if self.s.contact.tags.remove(tag) {
+                    self.emit(EffectKind::Untag { tag: tag.clone() });
                 }
             }
             AgentAction::Resolve { reason } => {
@@ -426,6 +431,30 @@ impl<'p> Run<'p> {
                 self.emit(EffectKind::Release);
                 self.arm_timers(true);
             }
+        }
+    }
+
+    /// After a person's message: the card's agent (if it had none), the first reply and
+    /// the service levels it meets.
+    fn agent_replied(&mut self, agent: &str, sent: bool) {
+        let now = self.now;
+        let mut first = false;
+        if let Some(card) = self.s.card.as_mut() {
+            if card.agent.is_none() {
+                card.agent = Some(agent.to_string());
+            }
+            if sent && card.first_reply_at.is_none() {
+                card.first_reply_at = Some(now);
+                first = true;
+            }
+        }
+        if first {
+            self.emit(EffectKind::Fact(Fact::FirstHumanReply {
+                agent: agent.to_string(),
+            }));
+        }
+        if sent {
+            self.sla_replied();
         }
     }
 

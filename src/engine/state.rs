@@ -457,9 +457,35 @@ pub enum DeliveryStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum AgentAction {
+    /// A person takes the card: the automation stays silent for it (no handler, timer
+    /// or waiting step runs) until it is released.
+    TakeOver {
+        agent: String,
+    },
+    /// A free-form reply. The automation keeps the card unless it was taken over (the
+    /// console takes it over before a reply, so the customer never hears two voices).
     Reply {
         agent: String,
         text: String,
+    },
+    /// An approved template with its parameter values in the template's order: what
+    /// WhatsApp accepts once the 24-hour window is closed.
+    Template {
+        agent: String,
+        name: String,
+        params: Vec<String>,
+    },
+    /// An internal note: kept in the card's story (the audit), never sent; it changes
+    /// nothing.
+    Note {
+        agent: String,
+        text: String,
+    },
+    Tag {
+        tag: String,
+    },
+    Untag {
+        tag: String,
     },
     Resolve {
         reason: Option<String>,

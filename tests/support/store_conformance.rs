@@ -59,9 +59,18 @@ pub fn run_all(make: Make) {
         ("enqueue_appends_once", enqueue_appends_once),
         ("read_side_reports", read_side_reports),
         (
+            "revisions_are_immutable_and_one_is_active",
+            revisions_are_immutable_and_one_is_active,
+        ),
+        (
             "inbound_runs_once_and_the_backlog_counts_it",
             inbound_runs_once_and_the_backlog_counts_it,
         ),
+        (
+            "console_accounts_and_sessions",
+            console_accounts_and_sessions,
+        ),
+        ("audit_keeps_the_actor", audit_keeps_the_actor),
     ];
     for (name, check) in checks {
         eprintln!("store conformance: {name}");
@@ -650,6 +659,64 @@ fn read_side_reports(make: Make) {
     assert_eq!((counts.pending, counts.inflight, counts.dead), (0, 0, 0));
 }
 
+fn revision(hash: &str, message: &str) -> NewRevision {
+    NewRevision {
+        hash: hash.into(),
+        name: "desk.flow".into(),
+        source: format!("// {hash}"),
+        author: "ana".into(),
+        message: message.into(),
+        checked: "clean".into(),
+    }
+}
+
+fn revisions_are_immutable_and_one_is_active(make: Make) {
+    let s = make();
+    assert_eq!(s.active_revision().expect("active"), None);
+    assert!(s.revisions().expect("list").is_empty());
+
+    let r1 = s
+        .publish_revision(revision("sha256:a", "first"), 1_000)
+        .expect("publish");
+    assert_eq!((r1.id, r1.active, r1.created_ms), (1, true, 1_000));
+    assert_eq!(r1.source, "// sha256:a");
+    let r2 = s
+        .publish_revision(revision("sha256:b", "second"), 2_000)
+        .expect("publish");
+    assert!(r2.id > r1.id && r2.active);
+    let active = s.active_revision().expect("active").expect("one is active");
+    assert_eq!(active.hash, "sha256:b");
+
+    // Publishing known content again stores nothing new: that revision becomes active,
+    // keeping its first message and time.
+    let again = s
+        .publish_revision(revision("sha256:a", "once more"), 3_000)
+        .expect("publish");
+    assert_eq!(
+        (again.id, again.message.as_str(), again.created_ms),
+        (r1.id, "first", 1_000)
+    );
+    assert!(again.active);
+    let listed = s.revisions().expect("list");
+    assert_eq!(
+        listed.iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(),
+        vec![(r2.id, false), (r1.id, true)],
+        "newest first, exactly one active"
+    );
+
+    // Rollback to a known revision; an unknown one is a NotFound and changes nothing.
+    let back = s.activate_revision(r2.id, 4_000).expect("activate");
+    assert_eq!(back.hash, "sha256:b");
+    assert!(matches!(
+        s.activate_revision(99, 5_000),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.active_revision().expect("active").map(|r| r.id),
+        Some(r2.id)
+    );
+}
+
 fn inbound_runs_once_and_the_backlog_counts_it(make: Make) {
     let s = make();
     let first = IngestBatch {
@@ -711,4 +778,136 @@ fn inbound_runs_once_and_the_backlog_counts_it(make: Make) {
         .map(|r| r.wamid)
         .collect();
     assert_eq!(swept, ["w2", "w3"]);
+}
+
+fn agent(email: &str, teams: &[&str]) -> AgentAccount {
+    AgentAccount {
+        email: email.into(),
+        name: format!("Agent {email}"),
+        teams: teams.iter().map(|t| t.to_string()).collect(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_ms: 1_000,
+    }
+}
+
+fn session(id: &str, user: &str, at: i64) -> ConsoleSession {
+    ConsoleSession {
+        id_hash: id.into(),
+        user: user.into(),
+        csrf: format!("csrf-{id}"),
+        created_ms: at,
+        seen_ms: at,
+    }
+}
+
+fn console_accounts_and_sessions(make: Make) {
+    let s = make();
+    assert!(s.add_agent(agent("ana@x.com", &["billing"])).expect("add"));
+    assert!(
+        !s.add_agent(agent("ana@x.com", &["support"]))
+            .expect("add twice"),
+        "an existing e-mail is not replaced"
+    );
+    assert!(
+        s.add_agent(agent("bo@x.com", &["support", "billing"]))
+            .expect("add")
+    );
+    let ana = s.agent("ana@x.com").expect("read").expect("ana exists");
+    assert_eq!(ana.teams, vec!["billing".to_string()]);
+    assert_eq!(ana.name, "Agent ana@x.com");
+    assert_eq!(s.agent("nobody@x.com").expect("read"), None);
+    let all: Vec<String> = s
+        .agents()
+        .expect("list")
+        .into_iter()
+        .map(|a| a.email)
+        .collect();
+    assert_eq!(all, vec!["ana@x.com".to_string(), "bo@x.com".to_string()]);
+
+    // Sessions: found while used, gone when idle too long, too old, deleted, or when
+    // their agent is removed.
+    let (idle, max) = (1_000, 10_000);
+    s.create_session(session("h1", "ana@x.com", 0))
+        .expect("session");
+    s.create_session(session("h2", "bo@x.com", 0))
+        .expect("session");
+    s.create_session(session("h3", "manager", 0))
+        .expect("session");
+    let got = s
+        .touch_session("h1", 500, idle, max)
+        .expect("touch")
+        .expect("alive");
+    assert_eq!(
+        (got.user.as_str(), got.csrf.as_str()),
+        ("ana@x.com", "csrf-h1")
+    );
+    assert_eq!(
+        s.touch_session("nope", 500, idle, max).expect("touch"),
+        None
+    );
+    assert_eq!(
+        s.touch_session("h2", 1_500, idle, max).expect("touch"),
+        None,
+        "idle for longer than allowed"
+    );
+    assert_eq!(
+        s.touch_session("h2", 0, idle, max).expect("touch"),
+        None,
+        "an expired session is deleted"
+    );
+    s.delete_session("h3").expect("delete");
+    assert_eq!(s.touch_session("h3", 100, idle, max).expect("touch"), None);
+    assert!(s.remove_agent("ana@x.com").expect("remove"));
+    assert!(!s.remove_agent("ana@x.com").expect("remove twice"));
+    assert_eq!(
+        s.touch_session("h1", 600, idle, max).expect("touch"),
+        None,
+        "removing an agent ends their sessions"
+    );
+    assert_eq!(s.agent("ana@x.com").expect("read"), None);
+    // Use refreshes the idle clock (to the minute); age ends a session anyway.
+    s.create_session(session("h4", "bo@x.com", 0))
+        .expect("session");
+    let (idle, max) = (90_000, 200_000);
+    assert!(
+        s.touch_session("h4", 80_000, idle, max)
+            .expect("touch")
+            .is_some()
+    );
+    assert!(
+        s.touch_session("h4", 160_000, idle, max)
+            .expect("touch")
+            .is_some(),
+        "the use at 80 s counted"
+    );
+    assert_eq!(
+        s.touch_session("h4", 210_000, 1_000_000, max)
+            .expect("touch"),
+        None
+    );
+    s.create_session(session("h5", "bo@x.com", 0))
+        .expect("session");
+    s.create_session(session("h6", "bo@x.com", 5_000))
+        .expect("session");
+    assert_eq!(s.expire_sessions(6_000, 3_000, 100_000).expect("expire"), 1);
+    assert!(
+        s.touch_session("h6", 6_000, 3_000, 100_000)
+            .expect("touch")
+            .is_some()
+    );
+}
+
+fn audit_keeps_the_actor(make: Make) {
+    let s = make();
+    let mut w = step("5511", &[]);
+    w.actor = Some("ana@x.com".into());
+    s.apply_step(w, 10).expect("step");
+    s.apply_step(step("5511", &[]), 20).expect("step");
+    let actors: Vec<Option<String>> = s
+        .audit("5511")
+        .expect("audit")
+        .into_iter()
+        .map(|a| a.actor)
+        .collect();
+    assert_eq!(actors, vec![Some("ana@x.com".to_string()), None]);
 }

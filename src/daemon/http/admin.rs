@@ -3,9 +3,9 @@
 
 use super::S;
 use crate::daemon::Shared;
+use crate::daemon::console::{self, api, auth::User, auth::Viewer, phone::Phone};
 use crate::daemon::store::DeadLetterSelection;
 use crate::daemon::wire::sign::constant_time_eq;
-use crate::daemon::worker::Work;
 use crate::engine::AgentAction;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -82,6 +82,10 @@ pub(super) async fn card(
     if let Err(r) = authorized(&shared, &headers) {
         return *r;
     }
+    let contact = match phone(&shared, &contact) {
+        Ok(p) => p.key().to_string(),
+        Err(r) => return *r,
+    };
     let c = contact.clone();
     let result = shared
         .db
@@ -121,7 +125,11 @@ pub(super) async fn action(
     if let Err(r) = authorized(&shared, &headers) {
         return *r;
     }
-    let b: Value = if body.is_empty() {
+    let p = match phone(&shared, &contact) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let mut b: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
         match serde_json::from_slice(&body) {
@@ -131,53 +139,50 @@ pub(super) async fn action(
             }
         }
     };
-    let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
-    let action = match action.as_str() {
-        "reply" => match text("text") {
-            Some(t) => AgentAction::Reply {
-                agent: text("agent").unwrap_or_else(|| "agent".into()),
-                text: t,
-            },
-            None => {
-                return (StatusCode::BAD_REQUEST, "reply needs {\"text\": \"...\"}")
-                    .into_response();
-            }
-        },
-        "resolve" => AgentAction::Resolve {
-            reason: text("reason"),
-        },
-        "reassign" => AgentAction::Reassign {
-            agent: text("agent"),
-            team: text("team"),
-        },
-        "release" => AgentAction::Release,
-        other => {
-            return (
-                StatusCode::NOT_FOUND,
-                format!("unknown action `{other}`; use reply, resolve, reassign or release"),
-            )
-                .into_response();
-        }
+    // A reply here may name the agent who writes (`{"agent", "text"}`).
+    let writer = if action == "reply" {
+        b.as_object_mut()
+            .and_then(|o| o.remove("agent"))
+            .and_then(|a| a.as_str().map(str::to_string))
+    } else {
+        None
     };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    shared.dispatch(Work::Agent {
-        contact,
-        action,
-        reply: tx,
-    });
-    match rx.await {
-        Ok(Ok(effects)) => (
+    let manager = User::manager(&shared);
+    let viewer = Viewer {
+        user: manager.clone(),
+        session: None,
+    };
+    let body = Bytes::from(serde_json::to_vec(&b).unwrap_or_default());
+    // The console's checks: nothing is dispatched for an unknown or closed card, an
+    // unknown team or agent, or a bad body.
+    let checked = match api::check_action(&shared, &viewer, &p, &action, &body).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let (user, action) = match (writer, checked.action) {
+        (Some(agent), AgentAction::Reply { text, .. }) => (
+            User {
+                id: agent.clone(),
+                ..manager
+            },
+            AgentAction::Reply { agent, text },
+        ),
+        (_, other) => (manager, other),
+    };
+    match api::run_action(&shared, &user, &p, action).await {
+        Ok(effects) => (
             [(header::CONTENT_TYPE, "application/json")],
             format!("{{\"effects\":{effects}}}"),
         )
             .into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the conversation worker stopped",
-        )
-            .into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// A contact's number in any common spelling, as storage keys it.
+fn phone(shared: &Shared, text: &str) -> Result<Phone, Box<Response>> {
+    console::phone::parse(text, shared.config.console.default_country_code.as_deref())
+        .map_err(|e| Box::new((StatusCode::BAD_REQUEST, e.0).into_response()))
 }
 
 /// GET /admin/outbox/dead: the dead letters, oldest first.

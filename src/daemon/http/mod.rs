@@ -35,6 +35,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/sandbox", get(sandbox::page))
         .route("/sandbox/send", post(sandbox::send))
         .route("/sandbox/messages", get(sandbox::messages))
+        .merge(super::console::router())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
@@ -44,6 +45,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
     let app = router(shared.clone());
     let stop = shared.clone();
+    // The peer address feeds the sign-in rate limit per client address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             wait_for_signal().await;

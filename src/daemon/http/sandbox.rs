@@ -61,6 +61,10 @@ pub(super) async fn send(State(shared): S, axum::Json(req): axum::Json<SandboxSe
     } else {
         inbound::Content::Text(req.text.unwrap_or_default())
     };
+    let from = match contact_key(&shared, &req.contact) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
     let now = jiff::Timestamp::now();
     let msg = inbound::InMessage {
         id: format!(
@@ -68,7 +72,7 @@ pub(super) async fn send(State(shared): S, axum::Json(req): axum::Json<SandboxSe
             now.as_nanosecond(),
             rand::random::<u32>()
         ),
-        from: req.contact.trim_start_matches('+').to_string(),
+        from,
         profile_name: req.name,
         timestamp: now.as_second(),
         phone_number_id: "sandbox".into(),
@@ -91,7 +95,10 @@ pub(super) async fn messages(State(shared): S, Query(q): Query<SandboxQuery>) ->
         )
             .into_response();
     };
-    let contact = q.contact.trim_start_matches('+').to_string();
+    let contact = match contact_key(&shared, &q.contact) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
     let msgs: Vec<Value> = sandbox
         .sent
         .lock()
@@ -120,4 +127,14 @@ pub(super) async fn webhooks(State(shared): S) -> Response {
         .map(|v| v.clone())
         .unwrap_or_default();
     axum::Json(json!({ "webhooks": calls })).into_response()
+}
+
+/// The sandbox's contact in any common spelling, as storage and WhatsApp key it.
+fn contact_key(shared: &crate::daemon::Shared, text: &str) -> Result<String, Box<Response>> {
+    crate::daemon::console::phone::parse(
+        text,
+        shared.config.console.default_country_code.as_deref(),
+    )
+    .map(|p| p.key().to_string())
+    .map_err(|e| Box::new((StatusCode::BAD_REQUEST, e.0).into_response()))
 }

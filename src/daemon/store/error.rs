@@ -32,6 +32,9 @@ pub enum StoreError {
     /// since it was read): nothing of this call was kept. Read again and retry.
     #[error("another instance changed this first: {0}")]
     Conflict(String),
+    /// The record asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// A stored body could not be read.
     #[error(transparent)]
     Persisted(#[from] super::persisted::PersistError),

@@ -16,10 +16,12 @@ pub mod error;
 pub mod model;
 pub mod persisted;
 pub mod postgres;
+pub mod revisions;
 pub mod sqlite;
 
 pub use error::{Result, StoreError};
 pub use model::*;
+pub use revisions::{NewRevision, Revision};
 
 use std::sync::Arc;
 
@@ -144,6 +146,53 @@ pub trait Store: Send + Sync {
 
     /// (inbound rows, processed rows).
     fn inbound_counts(&self) -> Result<(i64, i64)>;
+
+    // ---- script revisions (`wafl publish`, `wafl rollback`) ------------------------------
+
+    /// Stores a checked script as an immutable revision and makes it the active one, in
+    /// one unit. A script whose hash is already a revision is not stored again: that
+    /// revision becomes the active one.
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision>;
+
+    /// Makes an existing revision the active one (a rollback); `StoreError::NotFound`
+    /// when there is no such revision.
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision>;
+
+    /// The revision the daemons on this database run, if one was published.
+    fn active_revision(&self) -> Result<Option<Revision>>;
+
+    /// Every revision, newest first.
+    fn revisions(&self) -> Result<Vec<Revision>>;
+    // ---- console accounts and sessions ------------------------------------------------
+
+    /// Adds an agent's account; `false`, and nothing changed, when the e-mail exists.
+    fn add_agent(&self, agent: AgentAccount) -> Result<bool>;
+
+    fn agent(&self, email: &str) -> Result<Option<AgentAccount>>;
+
+    /// Every agent, by e-mail.
+    fn agents(&self) -> Result<Vec<AgentAccount>>;
+
+    /// Removes an agent and ends their sessions; `false` when there was none.
+    fn remove_agent(&self, email: &str) -> Result<bool>;
+
+    fn create_session(&self, session: ConsoleSession) -> Result<()>;
+
+    /// The session with this id hash if it was used within `idle_ms` and started within
+    /// `max_ms` of `now_ms`; its last use moves to now (to the minute). An expired
+    /// session is deleted.
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>>;
+
+    fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Deletes every expired session; returns how many.
+    fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's

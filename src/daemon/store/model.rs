@@ -214,6 +214,9 @@ pub struct StepWrite {
     pub token_used: Option<String>,
     /// Rejected input to keep for inspection, as `(kind, raw)`.
     pub rejected: Vec<(String, String)>,
+    /// The person whose action this step ran (an agent's e-mail or `manager`); `None`
+    /// for the automation.
+    pub actor: Option<String>,
 }
 
 impl StepWrite {
@@ -234,6 +237,7 @@ impl StepWrite {
             tokens_issued: Vec::new(),
             token_used: None,
             rejected: Vec::new(),
+            actor: None,
         }
     }
 }
@@ -283,6 +287,43 @@ pub struct AuditRow {
     pub script_hash: String,
     pub event: String,
     pub effects: String,
+    /// Who acted (an agent's e-mail or `manager`); `None` for the automation.
+    pub actor: Option<String>,
+}
+
+/// An agent's console account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentAccount {
+    /// Lower case; what the agent signs in with and the script's teams list.
+    pub email: String,
+    pub name: String,
+    /// Teams of the script the agent works in.
+    pub teams: Vec<String>,
+    /// Argon2id, as a PHC string.
+    pub password_hash: String,
+    pub created_ms: i64,
+}
+
+/// A console session as stored: the SHA-256 of its id (the id itself is only in the
+/// browser's cookie), who it is, and its CSRF token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id_hash: String,
+    /// An agent's e-mail, or `manager`.
+    pub user: String,
+    pub csrf: String,
+    pub created_ms: i64,
+    pub seen_ms: i64,
+}
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSession")
+            .field("user", &self.user)
+            .field("created_ms", &self.created_ms)
+            .field("seen_ms", &self.seen_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many cards wait (in an `ask`, `call` or AI step) inside one handler version.

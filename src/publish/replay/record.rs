@@ -281,6 +281,15 @@ pub fn describe_input(e: &Event) -> String {
             AgentAction::Resolve { reason } => format!("agent resolves {reason:?}"),
             AgentAction::Reassign { agent, team } => format!("agent reassigns {agent:?} {team:?}"),
             AgentAction::Release => "agent releases".into(),
+            AgentAction::TakeOver { agent } => format!("agent {agent} takes over"),
+            AgentAction::Template {
+                agent,
+                name,
+                params,
+            } => format!("agent {agent} sends template {name}({})", params.join(", ")),
+            AgentAction::Note { agent, .. } => format!("agent {agent} notes"),
+            AgentAction::Tag { tag } => format!("agent tags {tag}"),
+            AgentAction::Untag { tag } => format!("agent untags {tag}"),
         },
         Event::WebhookResult { call_id, result } => match result {
             WebhookResult::Ok { body } => format!("webhook answers {call_id}: {body}"),

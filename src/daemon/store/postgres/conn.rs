@@ -15,11 +15,23 @@ pub type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// The schema migrations, in order; `wafl_schema` records which ran. A file once released
 /// is never edited: a change is a new file.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_revisions",
+        sql: include_str!("migrations/0002_revisions.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_console",
+        sql: include_str!("migrations/0003_console.sql"),
+    },
+];
 
 /// One schema migration: a `.sql` file run in one transaction.
 #[derive(Clone, Copy, Debug)]

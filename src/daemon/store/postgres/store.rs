@@ -24,14 +24,16 @@ use ::postgres::error::SqlState;
 use ::postgres::{GenericClient, Transaction};
 
 use super::conn::{self, ConnError, DatabaseUrl, Pool, PoolOptions};
+use super::revisions;
 use crate::daemon::outbox::item::{OutboxItem, OutboxKind};
 use crate::daemon::store::persisted::{self, ConversationBody, HandlerName};
 use crate::daemon::store::{
-    AuditRow, Backlog, DeadLetter, DeadLetterSelection, FlowToken, HistoryRow, InboundRow,
-    IngestBatch, IngestResult, NewStatusRef, OutboxCounts, OutboxRef, OutboxRow, Result,
-    Settlement, StepApplied, StepWrite, Store, StoreError, StoredConversation, TimerRow,
-    WaitingCount,
+    AgentAccount, AuditRow, Backlog, ConsoleSession, DeadLetter, DeadLetterSelection, FlowToken,
+    HistoryRow, InboundRow, IngestBatch, IngestResult, NewStatusRef, OutboxCounts, OutboxRef,
+    OutboxRow, Result, Settlement, StepApplied, StepWrite, Store, StoreError, StoredConversation,
+    TimerRow, WaitingCount,
 };
+use crate::daemon::store::{NewRevision, Revision};
 
 /// The rank of a status in SQL, as [`status_rank`].
 const RANK_SQL: &str = "CASE {} WHEN 'accepted' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'played' THEN 3 WHEN 'failed' THEN 4 ELSE -1 END";
@@ -98,7 +100,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// An error inside a transaction: from the server (maybe worth a retry) or final.
-enum E {
+pub(super) enum E {
     Pg(::postgres::Error),
     Store(StoreError),
 }
@@ -121,7 +123,7 @@ impl From<persisted::PersistError> for E {
     }
 }
 
-type R<T> = std::result::Result<T, E>;
+pub(super) type R<T> = std::result::Result<T, E>;
 
 fn conflict(what: String) -> E {
     E::Store(StoreError::Conflict(what))
@@ -508,8 +510,8 @@ impl Store for PgStore {
                 )?;
             }
             tx.execute(
-                "INSERT INTO audit (contact, at_ms, script_hash, event, effects) VALUES ($1, $2, $3, $4, $5)",
-                &[&w.contact, &now_ms, &w.script_hash, &w.audit_event, &w.audit_effects],
+                "INSERT INTO audit (contact, at_ms, script_hash, event, effects, actor) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&w.contact, &now_ms, &w.script_hash, &w.audit_event, &w.audit_effects, &w.actor],
             )?;
             Ok((applied, version))
         });
@@ -1091,11 +1093,11 @@ impl Store for PgStore {
     fn audit(&self, contact: &str) -> Result<Vec<AuditRow>> {
         self.read("reading a contact's audit", |c| {
             Ok(c.query(
-                "SELECT at_ms, script_hash, event, effects FROM audit WHERE contact = $1 ORDER BY id",
+                "SELECT at_ms, script_hash, event, effects, actor FROM audit WHERE contact = $1 ORDER BY id",
                 &[&contact],
             )?
             .iter()
-            .map(|r| AuditRow { at_ms: r.get(0), script_hash: r.get(1), event: r.get(2), effects: r.get(3) })
+            .map(|r| AuditRow { at_ms: r.get(0), script_hash: r.get(1), event: r.get(2), effects: r.get(3), actor: r.get(4) })
             .collect())
         })
     }
@@ -1120,5 +1122,148 @@ impl Store for PgStore {
             )?;
             Ok((r.get(0), r.get(1)))
         })
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.tx("publishing a revision", |tx| {
+            revisions::publish(tx, &rev, now_ms)
+        })
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.tx("activating a revision", |tx| {
+            revisions::activate(tx, id, now_ms)
+        })
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.read("reading the active revision", |c| {
+            revisions::active(&mut **c)
+        })
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.read("listing revisions", |c| revisions::all(&mut **c))
+    }
+
+    fn add_agent(&self, a: AgentAccount) -> Result<bool> {
+        let teams = serde_json::to_string(&a.teams).unwrap_or_else(|_| "[]".into());
+        self.tx("adding an agent", |tx| {
+            let n = tx.execute(
+                "INSERT INTO agents (email, name, teams, password_hash, created_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
+                &[&a.email, &a.name, &teams, &a.password_hash, &a.created_ms],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn agent(&self, email: &str) -> Result<Option<AgentAccount>> {
+        self.read("reading an agent", |c| {
+            Ok(c.query_opt(
+                "SELECT email, name, teams, password_hash, created_ms FROM agents WHERE email = $1",
+                &[&email],
+            )?
+            .map(|r| agent_of(&r)))
+        })
+    }
+
+    fn agents(&self) -> Result<Vec<AgentAccount>> {
+        self.read("listing agents", |c| {
+            Ok(c.query(
+                "SELECT email, name, teams, password_hash, created_ms FROM agents ORDER BY email",
+                &[],
+            )?
+            .iter()
+            .map(agent_of)
+            .collect())
+        })
+    }
+
+    fn remove_agent(&self, email: &str) -> Result<bool> {
+        self.tx("removing an agent", |tx| {
+            tx.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&email])?;
+            Ok(tx.execute("DELETE FROM agents WHERE email = $1", &[&email])? == 1)
+        })
+    }
+
+    fn create_session(&self, s: ConsoleSession) -> Result<()> {
+        self.tx("starting a console session", |tx| {
+            tx.execute(
+                "INSERT INTO console_sessions (id_hash, user_id, csrf, created_ms, seen_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&s.id_hash, &s.user, &s.csrf, &s.created_ms, &s.seen_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>> {
+        self.tx("reading a console session", |tx| {
+            let Some(r) = tx.query_opt(
+                "SELECT id_hash, user_id, csrf, created_ms, seen_ms FROM console_sessions WHERE id_hash = $1",
+                &[&id_hash],
+            )?
+            else {
+                return Ok(None);
+            };
+            let mut s = ConsoleSession {
+                id_hash: r.get(0),
+                user: r.get(1),
+                csrf: r.get(2),
+                created_ms: r.get(3),
+                seen_ms: r.get(4),
+            };
+            if now_ms - s.seen_ms > idle_ms || now_ms - s.created_ms > max_ms {
+                tx.execute("DELETE FROM console_sessions WHERE id_hash = $1", &[&id_hash])?;
+                return Ok(None);
+            }
+            if now_ms - s.seen_ms >= 60_000 {
+                tx.execute(
+                    "UPDATE console_sessions SET seen_ms = $2 WHERE id_hash = $1",
+                    &[&id_hash, &now_ms],
+                )?;
+                s.seen_ms = now_ms;
+            }
+            Ok(Some(s))
+        })
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.tx("ending a console session", |tx| {
+            tx.execute(
+                "DELETE FROM console_sessions WHERE id_hash = $1",
+                &[&id_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize> {
+        let (seen, created) = (now_ms - idle_ms, now_ms - max_ms);
+        self.tx("expiring console sessions", |tx| {
+            let n = tx.execute(
+                "DELETE FROM console_sessions WHERE seen_ms < $1 OR created_ms < $2",
+                &[&seen, &created],
+            )?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+}
+
+fn agent_of(r: &::postgres::Row) -> AgentAccount {
+    let teams: String = r.get(2);
+    AgentAccount {
+        email: r.get(0),
+        name: r.get(1),
+        teams: serde_json::from_str(&teams).unwrap_or_default(),
+        password_hash: r.get(3),
+        created_ms: r.get(4),
     }
 }

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
+mod revisions;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("initial", include_str!("migrations/0001_initial.sql")),
@@ -30,10 +32,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "outbox_queues",
         include_str!("migrations/0004_outbox_queues.sql"),
     ),
+    ("revisions", include_str!("migrations/0005_revisions.sql")),
     (
         "inbound_unprocessed",
-        include_str!("migrations/0005_inbound_unprocessed.sql"),
+        include_str!("migrations/0006_inbound_unprocessed.sql"),
     ),
+    ("console", include_str!("migrations/0007_console.sql")),
 ];
 
 /// The schema version this build writes.
@@ -449,14 +453,15 @@ impl Conn {
             .execute(params![now_ms, field, raw])?;
         }
         tx.prepare_cached(
-            "INSERT INTO audit (contact, at_ms, script_hash, event, effects) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO audit (contact, at_ms, script_hash, event, effects, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             w.contact,
             now_ms,
             w.script_hash,
             w.audit_event,
-            w.audit_effects
+            w.audit_effects,
+            w.actor
         ])?;
         tx.commit()?;
         Ok(applied)
@@ -998,7 +1003,7 @@ impl Conn {
 
     fn audit(&self, contact: &str) -> Result<Vec<AuditRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT at_ms, script_hash, event, effects FROM audit WHERE contact = ?1 ORDER BY id",
+            "SELECT at_ms, script_hash, event, effects, actor FROM audit WHERE contact = ?1 ORDER BY id",
         )?;
         collect(stmt.query_map([contact], |r| {
             Ok(AuditRow {
@@ -1006,6 +1011,7 @@ impl Conn {
                 script_hash: r.get(1)?,
                 event: r.get(2)?,
                 effects: r.get(3)?,
+                actor: r.get(4)?,
             })
         })?)
     }
@@ -1022,6 +1028,119 @@ impl Conn {
             "SELECT COUNT(*), COALESCE(SUM(processed), 0) FROM inbound",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    // ---- console accounts and sessions ------------------------------------------------
+
+    fn add_agent(&mut self, a: &AgentAccount) -> Result<bool> {
+        let teams = serde_json::to_string(&a.teams).unwrap_or_else(|_| "[]".into());
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO agents (email, name, teams, password_hash, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(email) DO NOTHING",
+            )?
+            .execute(params![
+                a.email,
+                a.name,
+                teams,
+                a.password_hash,
+                a.created_ms
+            ])?;
+        Ok(n == 1)
+    }
+
+    fn agents_where(&self, email: Option<&str>) -> Result<Vec<AgentAccount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT email, name, teams, password_hash, created_ms FROM agents
+             WHERE (?1 IS NULL OR email = ?1) ORDER BY email",
+        )?;
+        let raw: Vec<(String, String, String, String, i64)> =
+            collect(stmt.query_map(params![email], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?)?;
+        Ok(raw
+            .into_iter()
+            .map(
+                |(email, name, teams, password_hash, created_ms)| AgentAccount {
+                    email,
+                    name,
+                    teams: serde_json::from_str(&teams).unwrap_or_default(),
+                    password_hash,
+                    created_ms,
+                },
+            )
+            .collect())
+    }
+
+    fn remove_agent(&mut self, email: &str) -> Result<bool> {
+        let tx = self.conn.savepoint()?;
+        tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [email])?;
+        let n = tx.execute("DELETE FROM agents WHERE email = ?1", [email])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    fn create_session(&mut self, s: &ConsoleSession) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO console_sessions (id_hash, user_id, csrf, created_ms, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![s.id_hash, s.user, s.csrf, s.created_ms, s.seen_ms])?;
+        Ok(())
+    }
+
+    fn touch_session(
+        &mut self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>> {
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT id_hash, user_id, csrf, created_ms, seen_ms FROM console_sessions WHERE id_hash = ?1",
+            )?
+            .query_row([id_hash], |r| {
+                Ok(ConsoleSession {
+                    id_hash: r.get(0)?,
+                    user: r.get(1)?,
+                    csrf: r.get(2)?,
+                    created_ms: r.get(3)?,
+                    seen_ms: r.get(4)?,
+                })
+            })
+            .optional()?;
+        let Some(mut s) = found else { return Ok(None) };
+        if now_ms - s.seen_ms > idle_ms || now_ms - s.created_ms > max_ms {
+            self.conn
+                .execute("DELETE FROM console_sessions WHERE id_hash = ?1", [id_hash])?;
+            return Ok(None);
+        }
+        // Last use is kept to the minute: most requests write nothing.
+        if now_ms - s.seen_ms >= 60_000 {
+            self.conn.execute(
+                "UPDATE console_sessions SET seen_ms = ?2 WHERE id_hash = ?1",
+                params![id_hash, now_ms],
+            )?;
+            s.seen_ms = now_ms;
+        }
+        Ok(Some(s))
+    }
+
+    fn delete_session(&mut self, id_hash: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM console_sessions WHERE id_hash = ?1", [id_hash])?;
+        Ok(())
+    }
+
+    fn expire_sessions(&mut self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM console_sessions WHERE seen_ms < ?1 OR created_ms < ?2",
+            params![now_ms - idle_ms, now_ms - max_ms],
         )?)
     }
 }
@@ -1149,5 +1268,63 @@ impl Store for SqliteStore {
 
     fn inbound_counts(&self) -> Result<(i64, i64)> {
         self.call(|c| c.inbound_counts())
+    }
+
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.publish_revision(&rev, now_ms))
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.activate_revision(id, now_ms))
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.call(|c| c.active_revision())
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.call(|c| c.revisions())
+    }
+
+    fn add_agent(&self, agent: AgentAccount) -> Result<bool> {
+        self.call(move |c| c.add_agent(&agent))
+    }
+
+    fn agent(&self, email: &str) -> Result<Option<AgentAccount>> {
+        let email = email.to_string();
+        self.call(move |c| Ok(c.agents_where(Some(&email))?.pop()))
+    }
+
+    fn agents(&self) -> Result<Vec<AgentAccount>> {
+        self.call(|c| c.agents_where(None))
+    }
+
+    fn remove_agent(&self, email: &str) -> Result<bool> {
+        let email = email.to_string();
+        self.call(move |c| c.remove_agent(&email))
+    }
+
+    fn create_session(&self, session: ConsoleSession) -> Result<()> {
+        self.call(move |c| c.create_session(&session))
+    }
+
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<ConsoleSession>> {
+        let id_hash = id_hash.to_string();
+        self.call(move |c| c.touch_session(&id_hash, now_ms, idle_ms, max_ms))
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<()> {
+        let id_hash = id_hash.to_string();
+        self.call(move |c| c.delete_session(&id_hash))
+    }
+
+    fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize> {
+        self.call(move |c| c.expire_sessions(now_ms, idle_ms, max_ms))
     }
 }
