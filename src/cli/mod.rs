@@ -8,6 +8,7 @@ mod fmt;
 mod graph;
 mod lsp;
 mod outbox;
+mod publish;
 mod repl;
 mod run;
 mod test;
@@ -56,6 +57,14 @@ pub enum Command {
     Outbox(outbox::OutboxArgs),
     /// Manage the console's agent accounts (add, list, remove).
     Agent(agent::AgentArgs),
+    /// Store a checked script as a new revision in the daemon's database and make it the
+    /// one every daemon runs (refused when it does not check clean or would strand open
+    /// cards).
+    Publish(publish::PublishArgs),
+    /// Make an earlier revision the active one again.
+    Rollback(publish::RollbackArgs),
+    /// List the published revisions, the active one, and how many open cards run on each.
+    Revisions(publish::RevisionsArgs),
     /// Run the `test` blocks of scripts: play a customer, advance a virtual clock, check
     /// what the flow did.
     Test(test::TestArgs),
@@ -78,6 +87,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Outbox(args) => outbox::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::Publish(args) => publish::publish(args),
+        Command::Rollback(args) => publish::rollback(args),
+        Command::Revisions(args) => publish::revisions(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
     };

@@ -20,12 +20,13 @@ pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
+pub mod script;
 pub mod store;
 pub mod supervisor;
 pub mod wire;
 pub mod worker;
 
-use crate::compile::{self, Program};
+use crate::compile::Program;
 use crate::engine::DeliveryStatus;
 pub use channel::Channel;
 use config::Config;
@@ -79,11 +80,11 @@ pub struct Shared {
     /// Sending is paused until this instant (ms) after the token was refused (190);
     /// 0 when not paused.
     pub send_paused_until: AtomicI64,
-    /// The console's in-memory state (sign-in rate limit).
-    pub console: console::ConsoleState,
     /// Inbound messages (by seq) queued in or running on a shard: a message is handed
     /// over once, whoever finds it (intake, the start, the sweep).
     queued_inbound: Mutex<HashSet<i64>>,
+    /// The console's in-memory state (sign-in rate limit).
+    pub console: console::ConsoleState,
 }
 
 impl Shared {
@@ -155,28 +156,11 @@ impl Shared {
     }
 }
 
-/// Loads and checks a script; `Err` carries rendered diagnostics.
+/// Loads and checks a script file; `Err` carries rendered diagnostics.
 pub fn load_script(path: &std::path::Path) -> Result<Loaded, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut session = crate::session::Session::with_files();
-    let id = session.add(path.display().to_string(), source.clone());
-    let analysis = session.analysis(id).ok_or("internal: analysis missing")?;
-    if analysis.has_errors() {
-        return Err(session.render(id));
-    }
-    let program = compile::compile_with(
-        &analysis.parsed.file,
-        &analysis.checked.symbols,
-        &analysis.resources,
-    );
-    Ok(Loaded {
-        program,
-        // The same hash `wafl build` stamps into the bundle.
-        hash: compile::bundle::content_hash(&source),
-        path: path.to_path_buf(),
-        source,
-    })
+    script::load_source(path, source)
 }
 
 /// Options of `wafl run`.
@@ -340,6 +324,22 @@ pub async fn start_with_store(
 ) -> Result<(Arc<Shared>, tokio::net::TcpListener), String> {
     check_safety(&config)?;
     let db = Db::new(store);
+    // Once a script was published, the database's active revision runs, whatever file
+    // this daemon was started with: every instance runs the same version.
+    let loaded = match db.run(|s| s.active_revision()).await {
+        Ok(Some(rev)) if rev.hash != loaded.hash => {
+            tracing::warn!(
+                "`{}` is not the published script: running revision {} ({}) from the database; publish the file with `wafl publish` to run it",
+                loaded.path.display(),
+                rev.id,
+                rev.hash
+            );
+            script::load_source(std::path::Path::new(&rev.name), rev.source)
+                .map_err(|e| format!("the active revision {} does not check: {e}", rev.id))?
+        }
+        Ok(_) => loaded,
+        Err(e) => return Err(format!("cannot read the active revision: {e}")),
+    };
     let recovered = db
         .run(|s| s.recover_inflight())
         .await
@@ -385,8 +385,8 @@ pub async fn start_with_store(
         flows_key,
         last_sent: Mutex::new(HashMap::new()),
         send_paused_until: AtomicI64::new(0),
-        console: console::ConsoleState::default(),
         queued_inbound: Mutex::new(HashSet::new()),
+        console: console::ConsoleState::default(),
     });
     shared.metrics.backlog_limit.store(
         shared.config.max_backlog,

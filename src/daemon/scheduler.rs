@@ -1,4 +1,4 @@
-//! Timers and hot reload. Timers live in storage, so they survive restarts: overdue
+//! Timers and hot reload (of the file, or of the database's active revision). Timers live in storage, so they survive restarts: overdue
 //! timers fire as soon as the daemon starts. The script is reloaded on SIGHUP or when
 //! its file changes, and only if the new version checks clean, keeps every stage that
 //! holds live cards, and keeps unchanged every handler a card waits in (by stable key
@@ -120,6 +120,13 @@ pub async fn reload(shared: &Arc<Shared>) -> Reload {
             };
         }
     };
+    swap_in(shared, loaded).await
+}
+
+/// Swaps `loaded` in for the running script if every waiting card can resume in it and
+/// every stage holding live cards is still there.
+pub async fn swap_in(shared: &Arc<Shared>, loaded: super::Loaded) -> Reload {
+    let current = shared.script();
     if loaded.hash == current.hash {
         return Reload::Unchanged;
     }
@@ -180,6 +187,8 @@ pub async fn watch_script(shared: Arc<Shared>) {
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut shutdown = shared.shutdown.subscribe();
+    // The revision last refused, so the refusal is logged once, not every second.
+    let mut refused_revision: Option<i64> = None;
     loop {
         #[cfg(unix)]
         let hup_fut = async {
@@ -197,7 +206,42 @@ pub async fn watch_script(shared: Arc<Shared>) {
             _ = tokio::time::sleep(Duration::from_secs(1)) => false,
             _ = shutdown.changed() => return,
         };
+        // A published revision decides what runs; the file is then only a draft.
+        let active = shared.db.run(|s| s.active_revision()).await.ok().flatten();
         let now = mtime(&path);
+        if let Some(rev) = active {
+            if now != last {
+                last = now;
+                tracing::warn!(
+                    "`{}` changed, but the database runs published revision {}: publish the file with `wafl publish` to make it live",
+                    path.display(),
+                    rev.id
+                );
+            }
+            if rev.hash == shared.script().hash {
+                continue;
+            }
+            let outcome =
+                match super::script::load_source(std::path::Path::new(&rev.name), rev.source) {
+                    Ok(loaded) => swap_in(&shared, loaded).await,
+                    Err(e) => Reload::Refused {
+                        reason: format!("revision {} does not check here: {e}", rev.id),
+                    },
+                };
+            match outcome {
+                Reload::Applied { hash } => {
+                    tracing::info!(revision = rev.id, script = %hash, "now running the active revision")
+                }
+                Reload::Unchanged => {}
+                Reload::Refused { reason } => {
+                    if refused_revision != Some(rev.id) {
+                        refused_revision = Some(rev.id);
+                        tracing::error!("cannot follow revision {}: {reason}", rev.id);
+                    }
+                }
+            }
+            continue;
+        }
         if !by_signal && now == last {
             continue;
         }

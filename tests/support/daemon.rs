@@ -35,13 +35,27 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// Starts a daemon on `script` (where `{HOOK}` is the fake receiver's URL) with the
 /// `wafl.toml` text `file`, in WhatsApp mode against the fake Graph API.
 pub async fn start(tag: &str, script: &str, file: &str) -> Daemon {
+    let dir = temp_dir(tag);
+    let db = dir.join("wafl.db");
+    start_in(dir, script, file, db).await
+}
+
+/// As [`start`], on an existing database file.
+pub async fn start_with_database(
+    tag: &str,
+    script: &str,
+    file: &str,
+    db: &std::path::Path,
+) -> Daemon {
+    start_in(temp_dir(tag), script, file, db.to_path_buf()).await
+}
+
+async fn start_in(dir: PathBuf, script: &str, file: &str, db: PathBuf) -> Daemon {
     let graph = fake::start().await;
     let hooks = fake::start().await;
-    let dir = temp_dir(tag);
     let script_path = dir.join("script.flow");
     std::fs::write(&script_path, script.replace("{HOOK}", &hooks.url())).expect("write script");
     let loaded = daemon::load_script(&script_path).expect("script checks");
-    let db = dir.join("wafl.db");
     let graph_url = graph.url();
     let env = move |k: &str| -> Option<String> {
         match k {

@@ -59,11 +59,6 @@ pub fn run_all(make: Make) {
         ("enqueue_appends_once", enqueue_appends_once),
         ("read_side_reports", read_side_reports),
         (
-            "console_accounts_and_sessions",
-            console_accounts_and_sessions,
-        ),
-        ("audit_keeps_the_actor", audit_keeps_the_actor),
-        (
             "revisions_are_immutable_and_one_is_active",
             revisions_are_immutable_and_one_is_active,
         ),
@@ -71,6 +66,11 @@ pub fn run_all(make: Make) {
             "inbound_runs_once_and_the_backlog_counts_it",
             inbound_runs_once_and_the_backlog_counts_it,
         ),
+        (
+            "console_accounts_and_sessions",
+            console_accounts_and_sessions,
+        ),
+        ("audit_keeps_the_actor", audit_keeps_the_actor),
     ];
     for (name, check) in checks {
         eprintln!("store conformance: {name}");
@@ -659,6 +659,127 @@ fn read_side_reports(make: Make) {
     assert_eq!((counts.pending, counts.inflight, counts.dead), (0, 0, 0));
 }
 
+fn revision(hash: &str, message: &str) -> NewRevision {
+    NewRevision {
+        hash: hash.into(),
+        name: "desk.flow".into(),
+        source: format!("// {hash}"),
+        author: "ana".into(),
+        message: message.into(),
+        checked: "clean".into(),
+    }
+}
+
+fn revisions_are_immutable_and_one_is_active(make: Make) {
+    let s = make();
+    assert_eq!(s.active_revision().expect("active"), None);
+    assert!(s.revisions().expect("list").is_empty());
+
+    let r1 = s
+        .publish_revision(revision("sha256:a", "first"), 1_000)
+        .expect("publish");
+    assert_eq!((r1.id, r1.active, r1.created_ms), (1, true, 1_000));
+    assert_eq!(r1.source, "// sha256:a");
+    let r2 = s
+        .publish_revision(revision("sha256:b", "second"), 2_000)
+        .expect("publish");
+    assert!(r2.id > r1.id && r2.active);
+    let active = s.active_revision().expect("active").expect("one is active");
+    assert_eq!(active.hash, "sha256:b");
+
+    // Publishing known content again stores nothing new: that revision becomes active,
+    // keeping its first message and time.
+    let again = s
+        .publish_revision(revision("sha256:a", "once more"), 3_000)
+        .expect("publish");
+    assert_eq!(
+        (again.id, again.message.as_str(), again.created_ms),
+        (r1.id, "first", 1_000)
+    );
+    assert!(again.active);
+    let listed = s.revisions().expect("list");
+    assert_eq!(
+        listed.iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(),
+        vec![(r2.id, false), (r1.id, true)],
+        "newest first, exactly one active"
+    );
+
+    // Rollback to a known revision; an unknown one is a NotFound and changes nothing.
+    let back = s.activate_revision(r2.id, 4_000).expect("activate");
+    assert_eq!(back.hash, "sha256:b");
+    assert!(matches!(
+        s.activate_revision(99, 5_000),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.active_revision().expect("active").map(|r| r.id),
+        Some(r2.id)
+    );
+}
+
+fn inbound_runs_once_and_the_backlog_counts_it(make: Make) {
+    let s = make();
+    let first = IngestBatch {
+        messages: vec![msg("w1", "a"), msg("w2", "b")],
+        ..Default::default()
+    };
+    let seqs: Vec<i64> = s
+        .ingest(first, 1_000)
+        .expect("ingest")
+        .new_messages
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    let later = IngestBatch {
+        messages: vec![msg("w3", "a")],
+        ..Default::default()
+    };
+    s.ingest(later, 2_000).expect("ingest");
+    assert_eq!(
+        s.inbound_backlog().expect("backlog"),
+        Backlog {
+            messages: 3,
+            oldest_ms: Some(1_000)
+        }
+    );
+    let due: Vec<String> = s
+        .unprocessed_inbound(1_500, 10)
+        .expect("sweep")
+        .into_iter()
+        .map(|r| r.wamid)
+        .collect();
+    assert_eq!(
+        due,
+        ["w1", "w2"],
+        "only what was stored before the bound, oldest first"
+    );
+    assert_eq!(s.unprocessed_inbound(2_000, 1).expect("sweep").len(), 1);
+    let mut w = step("a", &[1]);
+    w.inbound_seq = Some(seqs[0]);
+    s.apply_step(w, 3_000).expect("first step");
+    let mut again = step("a", &[2]);
+    again.inbound_seq = Some(seqs[0]);
+    assert!(
+        matches!(s.apply_step(again, 3_001), Err(StoreError::Conflict(_))),
+        "a message handed over twice is processed once"
+    );
+    assert_eq!(
+        s.outbox_counts().expect("counts").pending,
+        1,
+        "the refused step stored nothing"
+    );
+    assert_eq!(s.inbound_counts().expect("counts"), (3, 1));
+    let left = s.inbound_backlog().expect("backlog");
+    assert_eq!(left.messages, 2);
+    let swept: Vec<String> = s
+        .unprocessed_inbound(5_000, 10)
+        .expect("sweep")
+        .into_iter()
+        .map(|r| r.wamid)
+        .collect();
+    assert_eq!(swept, ["w2", "w3"]);
+}
+
 fn agent(email: &str, teams: &[&str]) -> AgentAccount {
     AgentAccount {
         email: email.into(),
@@ -789,125 +910,4 @@ fn audit_keeps_the_actor(make: Make) {
         .map(|a| a.actor)
         .collect();
     assert_eq!(actors, vec![Some("ana@x.com".to_string()), None]);
-}
-
-fn revision(hash: &str, message: &str) -> NewRevision {
-    NewRevision {
-        hash: hash.into(),
-        name: "desk.flow".into(),
-        source: format!("// {hash}"),
-        author: "ana".into(),
-        message: message.into(),
-        checked: "clean".into(),
-    }
-}
-
-fn revisions_are_immutable_and_one_is_active(make: Make) {
-    let s = make();
-    assert_eq!(s.active_revision().expect("active"), None);
-    assert!(s.revisions().expect("list").is_empty());
-
-    let r1 = s
-        .publish_revision(revision("sha256:a", "first"), 1_000)
-        .expect("publish");
-    assert_eq!((r1.id, r1.active, r1.created_ms), (1, true, 1_000));
-    assert_eq!(r1.source, "// sha256:a");
-    let r2 = s
-        .publish_revision(revision("sha256:b", "second"), 2_000)
-        .expect("publish");
-    assert!(r2.id > r1.id && r2.active);
-    let active = s.active_revision().expect("active").expect("one is active");
-    assert_eq!(active.hash, "sha256:b");
-
-    // Publishing known content again stores nothing new: that revision becomes active,
-    // keeping its first message and time.
-    let again = s
-        .publish_revision(revision("sha256:a", "once more"), 3_000)
-        .expect("publish");
-    assert_eq!(
-        (again.id, again.message.as_str(), again.created_ms),
-        (r1.id, "first", 1_000)
-    );
-    assert!(again.active);
-    let listed = s.revisions().expect("list");
-    assert_eq!(
-        listed.iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(),
-        vec![(r2.id, false), (r1.id, true)],
-        "newest first, exactly one active"
-    );
-
-    // Rollback to a known revision; an unknown one is a NotFound and changes nothing.
-    let back = s.activate_revision(r2.id, 4_000).expect("activate");
-    assert_eq!(back.hash, "sha256:b");
-    assert!(matches!(
-        s.activate_revision(99, 5_000),
-        Err(StoreError::NotFound(_))
-    ));
-    assert_eq!(
-        s.active_revision().expect("active").map(|r| r.id),
-        Some(r2.id)
-    );
-}
-
-fn inbound_runs_once_and_the_backlog_counts_it(make: Make) {
-    let s = make();
-    let first = IngestBatch {
-        messages: vec![msg("w1", "a"), msg("w2", "b")],
-        ..Default::default()
-    };
-    let seqs: Vec<i64> = s
-        .ingest(first, 1_000)
-        .expect("ingest")
-        .new_messages
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    let later = IngestBatch {
-        messages: vec![msg("w3", "a")],
-        ..Default::default()
-    };
-    s.ingest(later, 2_000).expect("ingest");
-    assert_eq!(
-        s.inbound_backlog().expect("backlog"),
-        Backlog {
-            messages: 3,
-            oldest_ms: Some(1_000)
-        }
-    );
-    let due: Vec<String> = s
-        .unprocessed_inbound(1_500, 10)
-        .expect("sweep")
-        .into_iter()
-        .map(|r| r.wamid)
-        .collect();
-    assert_eq!(
-        due,
-        ["w1", "w2"],
-        "only what was stored before the bound, oldest first"
-    );
-    assert_eq!(s.unprocessed_inbound(2_000, 1).expect("sweep").len(), 1);
-    let mut w = step("a", &[1]);
-    w.inbound_seq = Some(seqs[0]);
-    s.apply_step(w, 3_000).expect("first step");
-    let mut again = step("a", &[2]);
-    again.inbound_seq = Some(seqs[0]);
-    assert!(
-        matches!(s.apply_step(again, 3_001), Err(StoreError::Conflict(_))),
-        "a message handed over twice is processed once"
-    );
-    assert_eq!(
-        s.outbox_counts().expect("counts").pending,
-        1,
-        "the refused step stored nothing"
-    );
-    assert_eq!(s.inbound_counts().expect("counts"), (3, 1));
-    let left = s.inbound_backlog().expect("backlog");
-    assert_eq!(left.messages, 2);
-    let swept: Vec<String> = s
-        .unprocessed_inbound(5_000, 10)
-        .expect("sweep")
-        .into_iter()
-        .map(|r| r.wamid)
-        .collect();
-    assert_eq!(swept, ["w2", "w3"]);
 }

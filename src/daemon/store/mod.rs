@@ -147,6 +147,22 @@ pub trait Store: Send + Sync {
     /// (inbound rows, processed rows).
     fn inbound_counts(&self) -> Result<(i64, i64)>;
 
+    // ---- script revisions (`wafl publish`, `wafl rollback`) ------------------------------
+
+    /// Stores a checked script as an immutable revision and makes it the active one, in
+    /// one unit. A script whose hash is already a revision is not stored again: that
+    /// revision becomes the active one.
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision>;
+
+    /// Makes an existing revision the active one (a rollback); `StoreError::NotFound`
+    /// when there is no such revision.
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision>;
+
+    /// The revision the daemons on this database run, if one was published.
+    fn active_revision(&self) -> Result<Option<Revision>>;
+
+    /// Every revision, newest first.
+    fn revisions(&self) -> Result<Vec<Revision>>;
     // ---- console accounts and sessions ------------------------------------------------
 
     /// Adds an agent's account; `false`, and nothing changed, when the e-mail exists.
@@ -177,23 +193,6 @@ pub trait Store: Send + Sync {
 
     /// Deletes every expired session; returns how many.
     fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize>;
-
-    // ---- script revisions (`wafl publish`, `wafl rollback`) ------------------------------
-
-    /// Stores a checked script as an immutable revision and makes it the active one, in
-    /// one unit. A script whose hash is already a revision is not stored again: that
-    /// revision becomes the active one.
-    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision>;
-
-    /// Makes an existing revision the active one (a rollback); `StoreError::NotFound`
-    /// when there is no such revision.
-    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision>;
-
-    /// The revision the daemons on this database run, if one was published.
-    fn active_revision(&self) -> Result<Option<Revision>>;
-
-    /// Every revision, newest first.
-    fn revisions(&self) -> Result<Vec<Revision>>;
 }
 
 /// The async face of a [`Store`]: runs calls on the blocking pool, so the runtime's

@@ -1124,6 +1124,28 @@ impl Store for PgStore {
         })
     }
 
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.tx("publishing a revision", |tx| {
+            revisions::publish(tx, &rev, now_ms)
+        })
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.tx("activating a revision", |tx| {
+            revisions::activate(tx, id, now_ms)
+        })
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.read("reading the active revision", |c| {
+            revisions::active(&mut **c)
+        })
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.read("listing revisions", |c| revisions::all(&mut **c))
+    }
+
     fn add_agent(&self, a: AgentAccount) -> Result<bool> {
         let teams = serde_json::to_string(&a.teams).unwrap_or_else(|_| "[]".into());
         self.tx("adding an agent", |tx| {
@@ -1232,28 +1254,6 @@ impl Store for PgStore {
             )?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
-    }
-
-    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
-        self.tx("publishing a revision", |tx| {
-            revisions::publish(tx, &rev, now_ms)
-        })
-    }
-
-    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
-        self.tx("activating a revision", |tx| {
-            revisions::activate(tx, id, now_ms)
-        })
-    }
-
-    fn active_revision(&self) -> Result<Option<Revision>> {
-        self.read("reading the active revision", |c| {
-            revisions::active(&mut **c)
-        })
-    }
-
-    fn revisions(&self) -> Result<Vec<Revision>> {
-        self.read("listing revisions", |c| revisions::all(&mut **c))
     }
 }
 

@@ -1205,6 +1205,22 @@ impl Store for SqliteStore {
         self.call(|c| c.inbound_counts())
     }
 
+    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.publish_revision(&rev, now_ms))
+    }
+
+    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
+        self.call(move |c| c.activate_revision(id, now_ms))
+    }
+
+    fn active_revision(&self) -> Result<Option<Revision>> {
+        self.call(|c| c.active_revision())
+    }
+
+    fn revisions(&self) -> Result<Vec<Revision>> {
+        self.call(|c| c.revisions())
+    }
+
     fn add_agent(&self, agent: AgentAccount) -> Result<bool> {
         self.call(move |c| c.add_agent(&agent))
     }
@@ -1245,21 +1261,5 @@ impl Store for SqliteStore {
 
     fn expire_sessions(&self, now_ms: i64, idle_ms: i64, max_ms: i64) -> Result<usize> {
         self.call(move |c| c.expire_sessions(now_ms, idle_ms, max_ms))
-    }
-
-    fn publish_revision(&self, rev: NewRevision, now_ms: i64) -> Result<Revision> {
-        self.call(move |c| c.publish_revision(&rev, now_ms))
-    }
-
-    fn activate_revision(&self, id: i64, now_ms: i64) -> Result<Revision> {
-        self.call(move |c| c.activate_revision(id, now_ms))
-    }
-
-    fn active_revision(&self) -> Result<Option<Revision>> {
-        self.call(|c| c.active_revision())
-    }
-
-    fn revisions(&self) -> Result<Vec<Revision>> {
-        self.call(|c| c.revisions())
     }
 }
