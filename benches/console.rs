@@ -54,27 +54,31 @@ fn seed() -> Seeded {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("wafl.db")).expect("store"));
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
     let words = ["hello", "bill", "help", "anyone?", "my order is late"];
-    for i in 0..CARDS {
-        let key = format!("55119{i:08}");
-        let mut state = State::new(Contact::new(format!("+{key}")));
-        let mut now = start + jiff::SignedDuration::from_secs(i as i64 % 3600);
-        // A few messages each: every card is open, most routed to a team.
-        for (n, w) in words.iter().enumerate().take(2 + i % 3) {
-            let w = if n == 1 && i % 2 == 1 { "help" } else { *w };
-            let out = engine::step(
-                &loaded.program,
-                &state,
-                &Event::Inbound(Inbound::text(w)),
-                now,
-            );
-            state = out.state;
-            now += jiff::SignedDuration::from_secs(30);
+    // Eight writers at once: the store commits their steps in groups.
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (store, loaded) = (&store, &loaded);
+            scope.spawn(move || {
+                for i in (t..CARDS).step_by(8) {
+                    let key = format!("55119{i:08}");
+                    let mut state = State::new(Contact::new(format!("+{key}")));
+                    let mut now = start + jiff::SignedDuration::from_secs(i as i64 % 3600);
+                    // A few messages each: every card is open, most routed to a team.
+                    for (n, w) in words.iter().enumerate().take(2 + i % 3) {
+                        let w = if n == 1 && i % 2 == 1 { "help" } else { *w };
+                        let event = Event::Inbound(Inbound::text(w));
+                        state = engine::step(&loaded.program, &state, &event, now).state;
+                        now += jiff::SignedDuration::from_secs(30);
+                    }
+                    let body = ConversationBody::encode(&state, &loaded.program, &loaded.hash)
+                        .expect("encode");
+                    let mut w = StepWrite::new(&key, body, &loaded.hash);
+                    w.stage = state.card.as_ref().map(|c| c.stage.clone());
+                    store.apply_step(w, now.as_millisecond()).expect("seed");
+                }
+            });
         }
-        let body = ConversationBody::encode(&state, &loaded.program, &loaded.hash).expect("encode");
-        let mut w = StepWrite::new(&key, body, &loaded.hash);
-        w.stage = state.card.as_ref().map(|c| c.stage.clone());
-        store.apply_step(w, now.as_millisecond()).expect("seed");
-    }
+    });
     // One card with a long story: 40 messages in, 40 steps audited.
     let key = "5511900000001".to_string();
     let mut state = State::new(Contact::new(format!("+{key}")));

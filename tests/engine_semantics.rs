@@ -761,3 +761,88 @@ test "setup" { send "oi"; expect reply "hi" }
         },
     );
 }
+
+#[test]
+fn a_person_who_takes_over_silences_the_automation_until_release() {
+    let src = r#"
+flow "F" { timezone "UTC" }
+team billing { agents "ana@acme.com" }
+template back "we_are_back" lang "en_US" with name
+stage triage {
+  on keyword "bill" { route billing; reply "Billing will answer." }
+  on keyword "bye" { close "done" }
+  after 10m silence { reply "Still there?" }
+  otherwise { reply "bot here" }
+}
+test "setup" { send "bill"; expect reply "Billing will answer." }
+"#;
+    with_flow(src, |sc| {
+        assert!(!sc.state().timers.is_empty(), "the silence timer runs");
+        sc.event(Event::Agent(AgentAction::TakeOver {
+            agent: "ana@acme.com".into(),
+        }));
+        let kinds: Vec<&EffectKind> = sc.last_effects().iter().map(|e| &e.kind).collect();
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, EffectKind::Handoff { team: Some(t) } if t == "billing")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, EffectKind::Assign { agent } if agent == "ana@acme.com")),
+            "{kinds:?}"
+        );
+        let card = sc.state().card.clone().expect("open card");
+        assert_eq!(card.status, CardStatus::Handoff);
+        assert_eq!(card.agent.as_deref(), Some("ana@acme.com"));
+        assert!(
+            sc.state().timers.is_empty(),
+            "no timer runs for a card a person holds"
+        );
+        // The customer writes, time passes: the automation says nothing.
+        sc.event(Event::Inbound(wafl::engine::Inbound::text("hello?")));
+        assert!(sent(sc).is_empty());
+        sc.advance(3600);
+        assert!(sent(sc).is_empty());
+        // Taking over again changes nothing; a note changes nothing; tags do.
+        sc.event(Event::Agent(AgentAction::TakeOver {
+            agent: "ana@acme.com".into(),
+        }));
+        assert!(sc.last_effects().is_empty(), "{:?}", sc.last_effects());
+        sc.event(Event::Agent(AgentAction::Note {
+            agent: "ana@acme.com".into(),
+            text: "asks about March".into(),
+        }));
+        assert!(sc.last_effects().is_empty());
+        sc.event(Event::Agent(AgentAction::Tag { tag: "vip".into() }));
+        assert!(sc.state().contact.tags.contains("vip"));
+        sc.event(Event::Agent(AgentAction::Untag { tag: "vip".into() }));
+        assert!(!sc.state().contact.tags.contains("vip"));
+        // A template goes out as the template, with its values.
+        sc.event(Event::Agent(AgentAction::Template {
+            agent: "ana@acme.com".into(),
+            name: "back".into(),
+            params: vec!["Ana".into()],
+        }));
+        let template = sc.last_effects().iter().find_map(|e| match &e.kind {
+            EffectKind::Send {
+                message:
+                    wafl::engine::OutMessage::Template {
+                        wa_name, params, ..
+                    },
+                ..
+            } => Some((wa_name.clone(), params.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            template,
+            Some(("we_are_back".to_string(), vec!["Ana".to_string()]))
+        );
+        // Released: the automation answers again.
+        sc.event(Event::Agent(AgentAction::Release));
+        sc.event(Event::Inbound(wafl::engine::Inbound::text("thanks")));
+        assert_eq!(sent(sc), vec!["bot here".to_string()]);
+    });
+}

@@ -294,6 +294,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
 /// What `:agent` does, as a person on the current card.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AgentCmd {
+    TakeOver,
+    Note(String),
+    Tag(String),
+    Untag(String),
     Reply(String),
     Resolve(Option<String>),
     Release,
@@ -313,12 +317,16 @@ fn parse_agent(rest: &str) -> Result<AgentCmd, String> {
     };
     match word {
         "reply" => need("the text of the reply").map(AgentCmd::Reply),
+        "takeover" => Ok(AgentCmd::TakeOver),
+        "note" => need("the text of the note").map(AgentCmd::Note),
+        "tag" => need("a tag").map(AgentCmd::Tag),
+        "untag" => need("a tag").map(AgentCmd::Untag),
         "resolve" => Ok(AgentCmd::Resolve((!arg.is_empty()).then(|| arg.clone()))),
         "release" => Ok(AgentCmd::Release),
         "assign" => need("an agent").map(AgentCmd::Assign),
         "route" => need("a team").map(AgentCmd::Route),
         _ => Err(format!(
-            "`:agent` takes `reply TEXT`, `resolve [REASON]`, `release`, `assign AGENT` or `route TEAM`, not `{word}`"
+            "`:agent` takes `takeover`, `reply TEXT`, `note TEXT`, `tag TAG`, `untag TAG`, `resolve [REASON]`, `release`, `assign AGENT` or `route TEAM`, not `{word}`"
         )),
     }
 }

@@ -473,6 +473,10 @@ impl ReplCore {
         };
         let me = card.agent.clone().unwrap_or_else(|| "agent".into());
         let action = match a {
+            AgentCmd::TakeOver => engine::AgentAction::TakeOver { agent: me },
+            AgentCmd::Note(text) => engine::AgentAction::Note { agent: me, text },
+            AgentCmd::Tag(tag) => engine::AgentAction::Tag { tag },
+            AgentCmd::Untag(tag) => engine::AgentAction::Untag { tag },
             AgentCmd::Reply(text) => engine::AgentAction::Reply { agent: me, text },
             AgentCmd::Resolve(reason) => engine::AgentAction::Resolve { reason },
             AgentCmd::Release => engine::AgentAction::Release,

@@ -374,7 +374,11 @@ pub async fn start_session(
     let s = session.clone();
     shared
         .db
-        .run(move |st| st.create_session(s))
+        .run(move |st| {
+            // Sessions nobody ended are swept at each sign-in.
+            st.expire_sessions(now, IDLE_MS, MAX_MS)?;
+            st.create_session(s)
+        })
         .await
         .map_err(ApiError::internal)?;
     Ok((id, session))
