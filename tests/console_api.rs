@@ -833,3 +833,71 @@ async fn the_card_tells_the_whole_story_with_who_did_what() {
     redact(&mut v);
     insta::assert_json_snapshot!("card_detail", v);
 }
+
+#[tokio::test]
+async fn the_attention_queue_lists_held_cards_waiting_for_a_person_oldest_first() {
+    let d = daemon().await;
+    let (a, b, c) = ("+5511977770001", "+5511977770002", "+5511977770003");
+    // Routing moves the cards without an answer: their customers wait for a person.
+    customer(&d, &a[1..], "wamid.at1", "bill").await;
+    card_in_stage(&d, a, "desk").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    customer(&d, &b[1..], "wamid.at2", "help").await;
+    customer(&d, &c[1..], "wamid.at3", "hello").await;
+    card_in_stage(&d, b, "desk").await;
+    let m = manager(&d).await;
+    // Cards the automation holds are not in the queue, whatever they wait for.
+    let (_, v) = m.get(&d, "/api/attention").await;
+    assert_eq!(v["cards"], json!([]), "{v}");
+    for p in [b, a] {
+        let (s, v) = m
+            .post(&d, &format!("/api/cards/{p}/takeover"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // A later message does not move a card up: it waits since its first unanswered one.
+    customer(&d, &a[1..], "wamid.at4", "anyone there?").await;
+    let queue = |v: &Value| -> Vec<(String, String)> {
+        v["cards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["phone"].as_str().unwrap_or_default().to_string(),
+                    c["reason"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = vec![
+        (a.to_string(), "handed_off_unanswered".to_string()),
+        (b.to_string(), "handed_off_unanswered".to_string()),
+    ];
+    eventually("both held cards wait for a person", async || {
+        let (_, v) = m.get(&d, "/api/attention").await;
+        queue(&v) == want
+    })
+    .await;
+
+    // An agent sees her teams' part of the queue only.
+    let ana = sign_in(&d, "ana@x.com", ANA_PW).await;
+    let (s, v) = ana.get(&d, "/api/attention").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(queue(&v), want[..1].to_vec(), "{v}");
+
+    // Answering takes the card off the queue.
+    let (s, v) = m
+        .post(
+            &d,
+            &format!("/api/cards/{a}/reply"),
+            json!({"text": "here, how can I help?"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually("the answered card leaves the queue", async || {
+        let (_, v) = m.get(&d, "/api/attention").await;
+        queue(&v) == want[1..].to_vec()
+    })
+    .await;
+}
