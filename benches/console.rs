@@ -24,16 +24,18 @@ team support { agents "bo@x.com" }
 template order_ready "order_ready" lang "en_US" with name, order
 field order: text
 stage triage {
-  on keyword "bill" { route billing; tag vip; goto desk }
+  on keyword "bill" { route billing; tag "vip"; goto desk }
   on keyword "help" { route support; goto desk }
   otherwise { reply "Say bill or help." }
 }
 stage desk {
   on keyword "bye" { close "done" }
+  on keyword "later" { goto later }
   after 10m silence { reply "Still there?" }
   otherwise { reply "desk: {message.text}" }
 }
 stage later {
+  on keyword "bye" { close "done" }
   otherwise { ignore }
 }
 "#;
@@ -80,7 +82,7 @@ fn seed() -> Seeded {
         }
     });
     // One card with a long story: 40 messages in, 40 steps audited.
-    let key = "5511900000001".to_string();
+    let key = "5511800000001".to_string();
     let mut state = State::new(Contact::new(format!("+{key}")));
     for n in 0..40 {
         let now = start + jiff::SignedDuration::from_secs(60 * n);
@@ -174,7 +176,7 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("board_10k_agent", |b| b.iter(|| black_box(board(&s, &ana))));
     g.bench_function("card_40_steps", |b| {
-        b.iter(|| black_box(card(&s, "5511900000001")))
+        b.iter(|| black_box(card(&s, "5511800000001")))
     });
     g.finish();
 }
