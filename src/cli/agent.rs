@@ -51,14 +51,7 @@ pub enum AgentCommand {
 
 /// Opens the database the daemon of this configuration uses.
 fn open(args: &AgentArgs) -> Result<Arc<dyn Store>, String> {
-    let mut config =
-        crate::daemon::config::load(args.config.as_deref(), None, &[]).map_err(|e| e.0)?;
-    if let Some(db) = &args.database {
-        config.database =
-            crate::daemon::config::Database::parse(db, &config.postgres_file, &config.listen)
-                .map_err(|e| e.0)?;
-    }
-    crate::daemon::open_store(&config.database)
+    crate::daemon::open_configured_store(args.config.as_deref(), args.database.as_deref())
 }
 
 /// Checks an agent against the script: every team exists, and lists the agent when it

@@ -56,14 +56,7 @@ pub struct RevisionsArgs {
 }
 
 fn open(args: &DatabaseArgs) -> Result<Arc<dyn Store>, String> {
-    let mut config =
-        crate::daemon::config::load(args.config.as_deref(), None, &[]).map_err(|e| e.0)?;
-    if let Some(db) = &args.database {
-        config.database =
-            crate::daemon::config::Database::parse(db, &config.postgres_file, &config.listen)
-                .map_err(|e| e.0)?;
-    }
-    crate::daemon::open_store(&config.database)
+    crate::daemon::open_configured_store(args.config.as_deref(), args.database.as_deref())
 }
 
 type Failure = (u8, String);
@@ -84,11 +77,6 @@ fn finish(result: Result<(), Failure>) -> u8 {
             code
         }
     }
-}
-
-fn short(hash: &str) -> &str {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
-    hex.get(..12).unwrap_or(hex)
 }
 
 fn when(ms: i64) -> String {
@@ -161,7 +149,7 @@ fn run_publish(args: &PublishArgs) -> Result<(), Failure> {
     println!(
         "published revision {} ({}) from {}: active; {open_cards} open card(s) go on under it. Running daemons follow within seconds.",
         rev.id,
-        short(&rev.hash),
+        crate::daemon::short_hash(&rev.hash),
         args.script.display()
     );
     Ok(())
@@ -203,7 +191,7 @@ fn run_rollback(args: &RollbackArgs) -> Result<(), Failure> {
     println!(
         "revision {} ({}) is active again. Running daemons follow within seconds.",
         rev.id,
-        short(&rev.hash)
+        crate::daemon::short_hash(&rev.hash)
     );
     Ok(())
 }
@@ -234,7 +222,7 @@ fn run_revisions(args: &RevisionsArgs) -> Result<(), Failure> {
             "{:>4}  {:<1} {:<12}  {:<20}  {:<12}  {:<10}  {:>10}  {}",
             r.id,
             if r.active { "*" } else { "" },
-            short(&r.hash),
+            crate::daemon::short_hash(&r.hash),
             when(r.created_ms),
             r.author,
             r.checked,

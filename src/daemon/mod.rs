@@ -53,9 +53,14 @@ pub struct Loaded {
 impl Loaded {
     /// The first 12 hex digits of the content hash, as logs and traces show it.
     pub fn hash_short(&self) -> &str {
-        let hex = self.hash.strip_prefix("sha256:").unwrap_or(&self.hash);
-        hex.get(..12).unwrap_or(hex)
+        short_hash(&self.hash)
     }
+}
+
+/// The first 12 hex digits of a content hash (`sha256:…`), as people see it.
+pub fn short_hash(hash: &str) -> &str {
+    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
+    hex.get(..12).unwrap_or(hex)
 }
 
 /// Everything the daemon's tasks share.
@@ -297,8 +302,23 @@ pub async fn start(
     start_with_store(config, loaded, store).await
 }
 
+/// Opens the store `wafl run` would use with this configuration file and `--database`
+/// (which wins over `WAFL_DATABASE` and the file). Blocks; the commands that work on the
+/// daemon's database (`wafl agent`, `wafl publish`, …) call it.
+pub fn open_configured_store(
+    config_file: Option<&std::path::Path>,
+    database: Option<&str>,
+) -> Result<Arc<dyn store::Store>, String> {
+    let mut config = config::load(config_file, None, &[]).map_err(|e| e.0)?;
+    if let Some(db) = database {
+        config.database =
+            config::Database::parse(db, &config.postgres_file, &config.listen).map_err(|e| e.0)?;
+    }
+    open_store(&config.database)
+}
+
 /// Opens (and migrates) the store of a configuration: the SQLite file or the PostgreSQL
-/// database. Blocks; `wafl agent` calls it directly.
+/// database. Blocks.
 pub fn open_store(database: &config::Database) -> Result<Arc<dyn store::Store>, String> {
     Ok(match database {
         config::Database::Sqlite(path) => {

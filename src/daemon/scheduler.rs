@@ -248,7 +248,7 @@ pub async fn watch_script(shared: Arc<Shared>) {
         last = now;
         match reload(&shared).await {
             Reload::Applied { hash } => {
-                tracing::info!(script = %hash.strip_prefix("sha256:").unwrap_or(&hash).get(..12).unwrap_or(""), "script reloaded")
+                tracing::info!(script = %super::short_hash(&hash), "script reloaded")
             }
             Reload::Unchanged => {}
             Reload::Refused { reason } => tracing::error!("reload refused: {reason}"),

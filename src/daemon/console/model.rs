@@ -231,8 +231,7 @@ fn ms_rfc3339(ms: i64) -> String {
 
 /// The first 12 hex digits of a script hash.
 pub fn short_hash(hash: &str) -> String {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
-    hex.get(..12).unwrap_or(hex).to_string()
+    crate::daemon::short_hash(hash).to_string()
 }
 
 /// The contact's phone in E.164.

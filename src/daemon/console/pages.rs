@@ -200,13 +200,7 @@ async fn board(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (lang, remember) = language(&q, &headers);
-    html(
-        StatusCode::OK,
-        render(&shared, BOARD, lang, &[]),
-        lang,
-        remember,
-    )
+    plain_page(&shared, BOARD, &q, &headers)
 }
 
 async fn inbox(
@@ -214,10 +208,15 @@ async fn inbox(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (lang, remember) = language(&q, &headers);
+    plain_page(&shared, INBOX, &q, &headers)
+}
+
+/// A page without variables, in the viewer's language.
+fn plain_page(shared: &Shared, template: &str, q: &PageQuery, headers: &HeaderMap) -> Response {
+    let (lang, remember) = language(q, headers);
     html(
         StatusCode::OK,
-        render(&shared, INBOX, lang, &[]),
+        render(shared, template, lang, &[]),
         lang,
         remember,
     )
